@@ -1,0 +1,60 @@
+"""The Faust app and its topics, built from katas.config (provided; read it, don't edit it).
+
+Phase modules import from here::
+
+    from katas.app import app, topics
+
+and register their agents, tables and pages on ``app``.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from katas.config import Settings, settings
+from katas.models import DeadLetter, EnrichedReading, WindowAggregate
+
+
+def create_app(config: Settings = settings) -> faust.App:
+    """Build the Faust app: broker, guarantee and web server all come from ``config``."""
+    return faust.App(
+        config.app_id,
+        broker=config.broker_url,
+        store="memory://",  # tables live in memory; their changelog topics make them durable
+        processing_guarantee=config.processing_guarantee,
+        topic_partitions=config.topic_partitions,
+        topic_replication_factor=1,  # one broker
+        web_bind=config.web_bind,  # 127.0.0.1 by default: Faust's own default is all interfaces
+        web_port=config.web_port,
+        value_serializer="json",
+        autodiscover=False,  # katas.main imports the phase modules explicitly
+    )
+
+
+class PipelineTopics:
+    """The four topics of the pipeline, declared once on one app."""
+
+    def __init__(self, app: faust.App, config: Settings = settings) -> None:
+        names = config.topics
+        # Raw bytes on purpose: the enrichment agent must see malformed events to dead-letter them.
+        # If Faust decoded them, a bad event would fail inside Faust and never reach our code.
+        self.readings = app.topic(
+            names.readings,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+        self.enriched = app.topic(
+            names.enriched, key_type=str, value_type=EnrichedReading, key_serializer="raw"
+        )
+        self.dead_letter = app.topic(
+            names.dead_letter, key_type=bytes, value_type=DeadLetter, key_serializer="raw"
+        )
+        self.window_aggregates = app.topic(
+            names.window_aggregates, key_type=str, value_type=WindowAggregate, key_serializer="raw"
+        )
+
+
+app = create_app()
+topics = PipelineTopics(app)

@@ -1,0 +1,152 @@
+"""All settings of the sensor pipeline in one place (provided; read it, don't edit it).
+
+Every value can be overridden with an environment variable, named in the comment beside it.
+Tests use ``KATA_APP_ID`` and ``KATA_TOPIC_PREFIX`` to isolate themselves from each other.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """What an enriched reading says about its temperature."""
+
+    NORMAL = "normal"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class ErrorCode(StrEnum):
+    """Why a raw event was sent to the dead-letter topic (machine-readable).
+
+    Validation checks in this order and reports the first problem it finds.
+    """
+
+    EMPTY_PAYLOAD = "empty_payload"  # the Kafka value is null or has no bytes
+    INVALID_UTF8 = "invalid_utf8"  # the bytes are not UTF-8 text
+    NOT_JSON = "not_json"  # the text is not JSON
+    NOT_AN_OBJECT = "not_an_object"  # JSON, but not {...}
+    MISSING_FIELD = "missing_field"  # a required field is absent
+    WRONG_TYPE = "wrong_type"  # a field has the wrong JSON type (null counts as wrong)
+    NOT_FINITE = "not_finite"  # NaN or +/-Infinity where a number is expected
+    EMPTY_SENSOR_ID = "empty_sensor_id"  # sensor_id is "" or only whitespace
+    NEGATIVE_TEMPERATURE = "negative_temperature"  # temperature < 0
+    OUT_OF_RANGE = "out_of_range"  # temperature above the maximum, humidity outside 0..100
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topic names, with the optional prefix already applied."""
+
+    readings: str
+    enriched: str
+    dead_letter: str
+    window_aggregates: str
+
+    @classmethod
+    def with_prefix(cls, prefix: str) -> Topics:
+        return cls(
+            readings=f"{prefix}sensor-readings",
+            enriched=f"{prefix}enriched-readings",
+            dead_letter=f"{prefix}sensor-dead-letter",
+            window_aggregates=f"{prefix}window-aggregates",
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The pipeline's configuration. Build it with :meth:`from_env`."""
+
+    broker_url: str = "kafka://127.0.0.1:9092"  # KAFKA_BOOTSTRAP_SERVERS
+    app_id: str = "sensor-metrics"  # KATA_APP_ID
+    topic_prefix: str = ""  # KATA_TOPIC_PREFIX
+    topic_partitions: int = 4  # KATA_TOPIC_PARTITIONS
+    warning_temperature: float = 30.0  # KATA_WARNING_TEMPERATURE: warning at >= this (°C)
+    critical_temperature: float = 40.0  # KATA_CRITICAL_TEMPERATURE: critical at >= this (°C)
+    max_temperature: float = 150.0  # KATA_MAX_TEMPERATURE: above this a reading is malformed
+    window_size: float = 60.0  # KATA_WINDOW_SIZE: tumbling window length (s)
+    window_grace: float = 10.0  # KATA_WINDOW_GRACE: how long a window accepts late events (s)
+    count_alert_threshold: int = (
+        100  # KATA_COUNT_ALERT_THRESHOLD: readings before a sensor is logged
+    )
+    count_check_interval: float = 10.0  # KATA_COUNT_CHECK_INTERVAL: timer period (s)
+    web_bind: str = "127.0.0.1"  # KATA_WEB_BIND: loopback only unless you say otherwise
+    web_port: int = 6066  # KATA_WEB_PORT
+    processing_guarantee: str = "at_least_once"  # KATA_PROCESSING_GUARANTEE: or exactly_once
+    topics: Topics = field(default_factory=lambda: Topics.with_prefix(""))
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read the settings from ``env`` (default: ``os.environ``); raise ValueError if bad."""
+        env = dict(os.environ if env is None else env)
+        default = cls()
+
+        def text(name: str, fallback: str) -> str:
+            return env.get(name, "").strip() or fallback
+
+        def number(name: str, fallback: float) -> float:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return fallback
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"{name}={raw!r} is not a number") from None
+            if not math.isfinite(value):
+                raise ValueError(f"{name}={raw!r} must be a finite number")
+            return value
+
+        def whole(name: str, fallback: int) -> int:
+            value = number(name, fallback)
+            if value != int(value) or value < 1:
+                raise ValueError(f"{name}={env[name]!r} must be a positive whole number")
+            return int(value)
+
+        guarantee = text("KATA_PROCESSING_GUARANTEE", default.processing_guarantee)
+        if guarantee not in ("at_least_once", "exactly_once"):
+            raise ValueError(
+                f"KATA_PROCESSING_GUARANTEE={guarantee!r} must be at_least_once or exactly_once"
+            )
+        prefix = text("KATA_TOPIC_PREFIX", default.topic_prefix)
+        settings = cls(
+            broker_url=broker_url(text("KAFKA_BOOTSTRAP_SERVERS", default.broker_url)),
+            app_id=text("KATA_APP_ID", default.app_id),
+            topic_prefix=prefix,
+            topic_partitions=whole("KATA_TOPIC_PARTITIONS", default.topic_partitions),
+            warning_temperature=number("KATA_WARNING_TEMPERATURE", default.warning_temperature),
+            critical_temperature=number("KATA_CRITICAL_TEMPERATURE", default.critical_temperature),
+            max_temperature=number("KATA_MAX_TEMPERATURE", default.max_temperature),
+            window_size=number("KATA_WINDOW_SIZE", default.window_size),
+            window_grace=number("KATA_WINDOW_GRACE", default.window_grace),
+            count_alert_threshold=whole(
+                "KATA_COUNT_ALERT_THRESHOLD", default.count_alert_threshold
+            ),
+            count_check_interval=number("KATA_COUNT_CHECK_INTERVAL", default.count_check_interval),
+            web_bind=text("KATA_WEB_BIND", default.web_bind),
+            web_port=whole("KATA_WEB_PORT", default.web_port),
+            processing_guarantee=guarantee,
+            topics=Topics.with_prefix(prefix),
+        )
+        if not 0 <= settings.warning_temperature < settings.critical_temperature:
+            raise ValueError("thresholds must satisfy 0 <= warning < critical temperature")
+        if settings.critical_temperature > settings.max_temperature:
+            raise ValueError("KATA_MAX_TEMPERATURE must be at least the critical temperature")
+        return settings
+
+
+def broker_url(servers: str) -> str:
+    """Turn ``host:port[,host:port]`` into Faust's ``kafka://`` URL form."""
+    first = servers.split(",")[0].strip()
+    return first if "://" in first else f"kafka://{first}"
+
+
+def bootstrap_servers(url: str) -> str:
+    """Turn Faust's ``kafka://host:port`` back into ``host:port`` for plain Kafka clients."""
+    return url.split("://", 1)[-1]
+
+
+settings = Settings.from_env()
