@@ -1,0 +1,301 @@
+"""Test harness for Faust agents, tables, timers and pages (provided): no broker needed.
+
+Stream tests read as *input list -> output list*: put raw events into an agent, then look at
+what it sent to which topic. It is built on Faust's own ``agent.test_context()``; the only thing
+it replaces is each topic's ``send``, so nothing tries to reach Kafka.
+
+Run an agent and look at what it sent::
+
+    from katas.testing import run_agent
+
+    async def test_valid_reading_is_enriched(faust_app):       # faust_app: see katas/conftest.py
+        async with run_agent(enrich_readings) as run:
+            await run.put(b'{"sensor_id": "s-1", ...}', key=b"s-1", partition=2, offset=17)
+        [message] = run.sent_to(topics.enriched)
+        assert message.key == "s-1"
+        assert run.results == [message.value]                 # what the agent yielded
+
+Windowed tables under a controlled clock (Faust closes windows by wall-clock time)::
+
+    from katas.testing import close_expired_windows, frozen_clock
+
+    with frozen_clock(at=1_700_000_000.0) as clock:
+        async with run_agent(aggregate) as run:
+            await run.put(reading, key="s-1", timestamp=1_700_000_005.0)
+        clock.advance(120.0)
+        await close_expired_windows(window_table)             # on_window_close runs now
+
+Timers and web pages::
+
+    await run_timer_once(log_busy_sensors)                    # the timer's body, once
+    async with web_client(app) as client:
+        response = await client.get("/status/")
+
+Every ``put`` waits for the agent to finish the event, at most ``timeout`` seconds (5 by
+default). An agent that skips an event without yielding never signals that it finished
+(Faust issue #621), so write agents that yield one outcome for every event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import faust.tables.base
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from faust.types import AgentT, EventT, TopicT
+from faust.types.tuples import TP, RecordMetadata
+
+DEFAULT_TIMEOUT = 5.0  # seconds a put() may take before the test fails
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """One message an agent sent to a topic, as it passed it to ``topic.send``."""
+
+    topic: str
+    key: Any
+    value: Any
+    headers: Any
+    partition: int | None
+
+
+@dataclass
+class AgentRun:
+    """A running agent under test: put events in, read what came out."""
+
+    wrapper: Any  # Faust's AgentTestWrapper (untyped in Faust)
+    sent: list[SentMessage] = field(default_factory=list)
+
+    async def put(
+        self,
+        value: Any,
+        *,
+        key: Any = None,
+        partition: int = 0,
+        offset: int | None = None,
+        timestamp: float | None = None,
+        headers: dict[str, bytes] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> EventT[Any]:
+        """Deliver one event and wait until the agent has processed it.
+
+        ``offset`` defaults to the next offset (0, 1, 2, ...). The agent's own exception,
+        if it raises, is re-raised here.
+        """
+        if offset is not None:
+            self.wrapper.sent_offset = offset  # Faust numbers test events from this counter
+        put = self.wrapper.put(
+            value, key=key, partition=partition, timestamp=timestamp, headers=headers
+        )
+        try:
+            event: EventT[Any] = await asyncio.wait_for(put, timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"the agent did not finish processing the event within {timeout:g} s: "
+                "does it yield for every event?"
+            ) from None
+        return event
+
+    @property
+    def results(self) -> list[Any]:
+        """What the agent yielded, in order."""
+        results: dict[int, Any] = self.wrapper.results
+        return [results[index] for index in sorted(results)]
+
+    def sent_to(self, topic: TopicT | str) -> list[SentMessage]:
+        """The messages sent to one topic (a topic object or its name), in order."""
+        name = topic if isinstance(topic, str) else topic_name(topic)
+        return [message for message in self.sent if message.topic == name]
+
+
+def topic_name(topic: TopicT) -> str:
+    """The single name of a topic object."""
+    return topic.get_topic_name()
+
+
+def pipeline_topics() -> list[TopicT]:
+    """The four topics of katas.app: every topic a kata agent may send to."""
+    from katas.app import topics
+
+    return [topics.readings, topics.enriched, topics.dead_letter, topics.window_aggregates]
+
+
+@contextmanager
+def capture_sends(topics: Iterable[TopicT], into: list[SentMessage]) -> Iterator[None]:
+    """Record every ``topic.send(...)`` into ``into`` instead of producing to Kafka.
+
+    Only ``send`` is replaced (as an instance attribute, removed again afterwards); an agent that
+    sends with ``send_soon`` or through a sink topic still needs a broker.
+    """
+    patched: list[TopicT] = []
+
+    def fake_send_for(topic: TopicT) -> Callable[..., Awaitable[RecordMetadata]]:
+        name = topic_name(topic)
+
+        async def fake_send(
+            *,
+            key: Any = None,
+            value: Any = None,
+            partition: int | None = None,
+            headers: Any = None,
+            **_options: Any,
+        ) -> RecordMetadata:
+            offset = sum(1 for message in into if message.topic == name)
+            into.append(SentMessage(name, key, value, headers, partition))
+            return RecordMetadata(
+                topic=name,
+                partition=partition or 0,
+                topic_partition=TP(name, partition or 0),
+                offset=offset,
+                timestamp=time.time(),
+                timestamp_type=0,
+            )
+
+        return fake_send
+
+    try:
+        for topic in topics:
+            patchable: Any = topic  # Topic.send is a method: mypy won't let us assign it
+            patchable.send = fake_send_for(topic)
+            patched.append(topic)
+        yield
+    finally:
+        for topic in patched:
+            del topic.send  # back to the class's real send
+
+
+@asynccontextmanager
+async def run_agent(
+    agent: AgentT[Any], *, capture: Iterable[TopicT] | None = None
+) -> AsyncIterator[AgentRun]:
+    """Run ``agent`` in Faust's test context, capturing its sends to ``capture``.
+
+    ``capture`` defaults to the pipeline's four topics (katas.app.topics).
+    """
+    run = AgentRun(wrapper=None)
+    with capture_sends(pipeline_topics() if capture is None else capture, run.sent):
+        async with agent.test_context() as wrapper:
+            run.wrapper = wrapper
+            yield run
+
+
+def reset_tables(app: faust.App) -> None:
+    """Empty every table of ``app``: module-level tables otherwise keep data across tests."""
+    for table in app.tables.values():
+        table.data.clear()
+        # Window bookkeeping (private to Faust) would otherwise close old windows in a later test.
+        for name in ("_partition_timestamps", "_partition_timestamp_keys"):
+            bookkeeping = getattr(table, name, None)
+            if bookkeeping is not None:
+                bookkeeping.clear()
+        latest = getattr(table, "_partition_latest_timestamp", None)
+        if latest is not None:
+            latest.clear()
+        if hasattr(table, "last_closed_window"):
+            table.last_closed_window = 0.0
+
+
+def prepare_app(app: faust.App) -> faust.App:
+    """Make ``app`` usable by test contexts on the running event loop (call inside a test)."""
+    app.loop = asyncio.get_running_loop()
+    app.finalize()
+    app.flow_control.resume()  # Faust starts with flow control paused until a worker starts
+    return app
+
+
+@asynccontextmanager
+async def prepared_app(app: faust.App) -> AsyncIterator[faust.App]:
+    """``prepare_app`` plus empty tables before and after: the body of the ``faust_app`` fixture."""
+    prepare_app(app)
+    reset_tables(app)
+    try:
+        yield app
+    finally:
+        reset_tables(app)
+
+
+@dataclass
+class Clock:
+    """A wall clock that stands still until you move it."""
+
+    now: float
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward; returns the new time."""
+        self.now += seconds
+        return self.now
+
+
+@contextmanager
+def frozen_clock(at: float) -> Iterator[Clock]:
+    """Freeze wall-clock time as Faust's tables see it (window cleanup and ``.now()``).
+
+    Only Faust's table module sees the frozen time; asyncio, logging and the rest of the
+    process keep the real clock.
+    """
+    clock = Clock(at)
+    tables_module: Any = faust.tables.base
+    real_time = tables_module.time
+    # faust.tables.base does ``import time`` and calls ``time.time()``: swap that one name.
+    tables_module.time = SimpleNamespace(time=clock.time)
+    try:
+        yield clock
+    finally:
+        tables_module.time = real_time
+
+
+async def close_expired_windows(table: Any) -> None:
+    """Run the window cleanup of ``table`` now (a windowed table or its wrapper).
+
+    A worker runs this every ``table_cleanup_interval`` seconds; it deletes windows whose end plus
+    ``expires`` lies before the (frozen) wall clock and calls ``on_window_close`` for them.
+    """
+    table = getattr(table, "table", table)  # WindowWrapper -> Table
+    # Private Faust API, wrapped here in one place: the only way to close windows on demand.
+    await table._del_old_keys()
+
+
+async def run_timer_once(timer: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    """Run the body of an ``@app.timer`` / ``@app.crontab`` function once."""
+    # The decorated function's __wrapped__ chain ends at the body; __wrapped__ alone is the
+    # endless timer loop.
+    body = inspect.unwrap(timer)
+    return await body(*args)
+
+
+_initialised_webs: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+@asynccontextmanager
+async def web_client(app: faust.App) -> AsyncIterator[TestClient[Any, Any]]:
+    """An aiohttp test client for the app's web pages, served on a free loopback port."""
+    if app.web not in _initialised_webs:  # init_server registers Faust's own routes: once
+        app.web.init_server()
+        _initialised_webs.add(app.web)
+    served = _copy_routes(app.web.web_app)  # type: ignore[attr-defined]
+    async with TestClient(TestServer(served, host="127.0.0.1")) as client:
+        yield client
+
+
+def _copy_routes(source: web.Application) -> web.Application:
+    # An aiohttp Application binds to the first event loop that serves it, and every test has
+    # its own loop: serve a fresh Application with the same routes each time.
+    copy = web.Application()
+    for route in source.router.routes():
+        if route.resource is None or route.method == "OPTIONS":
+            continue  # CORS preflight routes: tests don't need them
+        copy.router.add_route(route.method, route.resource.canonical, route.handler)
+    return copy
