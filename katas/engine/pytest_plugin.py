@@ -1,9 +1,17 @@
 """The pytest plugin behind every test run in this repository.
 
 Options:
-  --solutions      run the tests against ``solutions/`` instead of your ``katas/phaseN`` modules
-  --require-kafka  a kafka test that cannot get a broker fails instead of skipping (CI uses this)
-  --mutant NAME    (maintainers) run against the solutions with one known-wrong change applied
+  --solutions        run the tests against ``solutions/`` instead of your ``katas/phaseN`` modules
+  --require-kafka    a kafka test that cannot get a broker fails instead of skipping (CI uses this)
+  --mutant NAME      (maintainers) run against the solutions with one known-wrong change applied
+  --kata-report PATH write per-test outcomes as JSON (``kata status`` and the integrity tests)
+
+Learner-friendly output (the manifest ``katas/info.toml`` drives it):
+  - tests run in teaching order (phase, task), so ``pytest -x`` stops at the first unsolved task;
+  - a test that fails because a stub still raises ``NotImplementedError("task 2.2: …")`` is one
+    line: which task is not done, which file to edit, the hint command (``-v`` or ``--tb=long``
+    shows the traceback);
+  - a learner's module that fails to import names the file and the line.
 
 Fixtures:
   kafka_bootstrap  ``host:port`` of a real broker from the broker chain (session scope)
@@ -12,15 +20,20 @@ Fixtures:
 
 from __future__ import annotations
 
+import linecache
 import os
 import uuid
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from katas.engine import switch
+from katas.engine.failures import import_failure, not_done
+from katas.engine.manifest import MANIFEST_PATH, Manifest, ManifestError, Task, load, task_sort_key
+from katas.engine.report import ReportWriter
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +54,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="(maintainers) test the solutions with the named mutant applied",
     )
+    group.addoption(
+        "--kata-report",
+        default=None,
+        metavar="PATH",
+        help="write per-test outcomes (and which stub is not done) as JSON to PATH",
+    )
+
+
+@dataclass
+class _KataState:
+    manifest: Manifest | None
+    not_done_tasks: set[str] = field(default_factory=set)
+
+
+_STATE = pytest.StashKey[_KataState]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,7 +78,30 @@ def pytest_configure(config: pytest.Config) -> None:
     if mutant:
         from tests.mutants import apply_mutant
 
-        apply_mutant(mutant)
+        try:
+            apply_mutant(mutant)
+        except KeyError as exc:
+            raise pytest.UsageError(str(exc.args[0])) from None
+    config.stash[_STATE] = _KataState(_load_manifest(config.rootpath))
+    report_path = config.getoption("--kata-report")
+    if report_path:
+        writer = ReportWriter(Path(report_path).resolve(), switch.current(), mutant)
+        config.pluginmanager.register(writer, "kata-report")
+
+
+def _load_manifest(rootpath: Path) -> Manifest | None:
+    # Files may be missing while a phase is being written; the integrity tests check them.
+    if not (rootpath / MANIFEST_PATH).is_file():
+        return None
+    try:
+        return load(rootpath, check_files=False)
+    except ManifestError as exc:
+        raise pytest.UsageError(f"{MANIFEST_PATH}: {exc}") from None
+
+
+def _manifest(config: pytest.Config) -> Manifest | None:
+    state = config.stash.get(_STATE, None)
+    return state.manifest if state else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -58,6 +109,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.kafka)
+    manifest = _manifest(config)
+    if manifest is not None:
+        # Teaching order: `pytest -x` stops at the first unsolved task. The sort is stable,
+        # so tests keep their file order within a module.
+        items.sort(key=lambda item: manifest.order_key(item.path))
+
+
+def _wants_tracebacks(config: pytest.Config) -> bool:
+    return config.get_verbosity() > 0 or config.getoption("tbstyle", "auto") != "auto"
+
+
+def _not_done_line(test_task: Task | None, stub_task: Task | None, message: str) -> str:
+    if stub_task is None:
+        return f"not done yet: {message}"
+    what = f"task {stub_task.id} ({stub_task.title}) is not done yet — {stub_task.stub}."
+    if test_task is not None and test_task.id != stub_task.id:
+        what = f"this test of task {test_task.id} needs " + what
+    return f"{what} Hint: uv run kata hint {stub_task.id}"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -65,15 +134,80 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    config = item.config
     # Under --require-kafka a skipped kafka test proves nothing, so it counts as a failure.
-    if (
-        report.skipped
-        and item.get_closest_marker("kafka")
-        and item.config.getoption("--require-kafka")
-    ):
+    if report.skipped and item.get_closest_marker("kafka") and config.getoption("--require-kafka"):
         report.outcome = "failed"
         report.longrepr = f"kafka test skipped under --require-kafka: {report.longrepr}"
+    manifest = _manifest(config)
+    if manifest is None:
+        return report
+    test_task = manifest.task_for_test(item.path)
+    report.kata_task = test_task.id if test_task else None  # type: ignore[attr-defined]
+    if not (report.failed and call.excinfo):
+        return report
+    stub = not_done(call.excinfo.value, manifest)
+    if stub is None:
+        return report
+    stub_task = _known_task(manifest, stub.task_id)
+    report.kata_not_implemented = True  # type: ignore[attr-defined]
+    report.kata_stub_task = stub.task_id  # type: ignore[attr-defined]
+    report.kata_summary = f"NotImplementedError: {stub.message}"  # type: ignore[attr-defined]
+    if stub.task_id:
+        config.stash[_STATE].not_done_tasks.add(stub.task_id)
+    if not _wants_tracebacks(config):
+        report.longrepr = _not_done_line(test_task, stub_task, stub.message)
     return report
+
+
+def _known_task(manifest: Manifest, task_id: str | None) -> Task | None:
+    if task_id is None:
+        return None
+    try:
+        return manifest.task(task_id)
+    except ManifestError:
+        return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    manifest = _manifest(collector.config)
+    call = report.__dict__.get("call")  # set by pytest's own hook for this very purpose
+    if not (report.failed and manifest is not None and call is not None and call.excinfo):
+        return report
+    test_task = manifest.task_for_test(collector.path)
+    report.kata_task = test_task.id if test_task else None  # type: ignore[attr-defined]
+    failure = import_failure(call.excinfo.value, manifest)
+    if failure is None:
+        return report
+    report.kata_import_error_path = failure.path  # type: ignore[attr-defined]
+    report.kata_summary = failure.describe()  # type: ignore[attr-defined]
+    if not _wants_tracebacks(collector.config):
+        source = linecache.getline(str(manifest.root / failure.path), failure.line or 0).rstrip()
+        lines = [failure.describe()]
+        if source:
+            lines.append(f"    {source.strip()}")
+        lines.append("Fix that file and re-run (pytest -v shows the full traceback).")
+        report.longrepr = "\n".join(lines)
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    state = terminalreporter.config.stash.get(_STATE, None)
+    if state is None or state.manifest is None or not state.not_done_tasks:
+        return
+    first = min(state.not_done_tasks, key=task_sort_key)
+    task = _known_task(state.manifest, first)
+    waiting = ", ".join(sorted(state.not_done_tasks, key=task_sort_key))
+    terminalreporter.write_sep("-", "kata")
+    terminalreporter.write_line(f"tasks not done yet: {waiting}")
+    if task is not None:
+        terminalreporter.write_line(
+            f"next: task {task.id} — {task.title} — edit {task.stub} (uv run kata hint {task.id})"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,102 @@
+"""Why a kata test failed, in terms a learner understands.
+
+Two failures deserve one readable line instead of a traceback:
+- a stub that still raises ``NotImplementedError("task 2.2: …")`` (the task is not done yet);
+- a learner's module that cannot be imported (a syntax error, a bad import, a typo at top level).
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from katas.engine.manifest import Manifest, Task, stub_task_id
+
+# A learner's module: katas/phaseN/<name>.py that is not a test module.
+_LEARNER_MODULE = re.compile(r"^katas/phase\d+/(?!test_|conftest\.py$)[\w]+\.py$")
+
+
+def exception_chain(error: BaseException) -> Iterator[BaseException]:
+    """``error``, then its causes and contexts (and the members of exception groups)."""
+    pending, seen = [error], set[int]()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+@dataclass(frozen=True)
+class NotDone:
+    """A stub's NotImplementedError: which task's stub raised it."""
+
+    task_id: str | None  # from the message ("task 2.2: …") or else from the raising file
+    message: str
+
+
+def not_done(error: BaseException, manifest: Manifest | None) -> NotDone | None:
+    """The stub NotImplementedError behind ``error`` (agents may wrap it), if any."""
+    for current in exception_chain(error):
+        if isinstance(current, NotImplementedError):
+            message = str(current)
+            task_id = stub_task_id(message)
+            if task_id is None and manifest is not None:
+                task = _raising_task(current, manifest)
+                task_id = task.id if task else None
+            return NotDone(task_id, message)
+    return None
+
+
+def _raising_task(error: BaseException, manifest: Manifest) -> Task | None:
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        task = manifest.task_for_stub(frame.filename)
+        if task is not None:
+            return task
+    return None
+
+
+@dataclass(frozen=True)
+class ImportFailure:
+    """A learner's module that failed to import."""
+
+    path: str  # repository-relative, e.g. "katas/phase2/classify.py"
+    line: int | None
+    summary: str  # "SyntaxError: invalid syntax"
+    task: Task | None
+
+    def describe(self) -> str:
+        where = f"{self.path}, line {self.line}" if self.line else self.path
+        owner = f" (task {self.task.id})" if self.task else ""
+        return f"could not import your module {where}{owner}: {self.summary}"
+
+
+def import_failure(error: BaseException, manifest: Manifest) -> ImportFailure | None:
+    """The learner's module at fault when collecting a test module raised ``error``."""
+    for current in exception_chain(error):
+        summary = traceback.format_exception_only(current)[-1].strip()
+        if isinstance(current, SyntaxError) and current.filename:
+            found = _learner_path(current.filename, manifest)
+            if found:
+                detail = f"{type(current).__name__}: {current.msg}"
+                return ImportFailure(found, current.lineno, detail, _owner(found, manifest))
+        for frame in reversed(traceback.extract_tb(current.__traceback__)):
+            found = _learner_path(frame.filename, manifest)
+            if found:
+                return ImportFailure(found, frame.lineno, summary, _owner(found, manifest))
+    return None
+
+
+def _learner_path(filename: str, manifest: Manifest) -> str | None:
+    relative = manifest.relative(Path(filename))
+    return relative if relative and _LEARNER_MODULE.match(relative) else None
+
+
+def _owner(path: str, manifest: Manifest) -> Task | None:
+    return next((task for task in manifest.tasks() if task.stub == path), None)

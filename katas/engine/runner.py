@@ -1,0 +1,79 @@
+"""Run pytest in a subprocess and read back its per-test report (``--kata-report``).
+
+The subprocess gets the implementation switch set explicitly, so a learner-mode run never
+inherits ``KATA_IMPL=solutions`` from its parent (CI runs the parent with ``--solutions``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from katas.engine import switch
+from katas.engine.report import RunReport
+
+
+class RunFailed(Exception):
+    """pytest did not produce a report (a usage error, a crash); the message has its output."""
+
+
+@dataclass(frozen=True)
+class PytestRun:
+    report: RunReport
+    returncode: int
+    output: str  # stdout and stderr, for diagnosing a surprising result
+
+
+def run_pytest(
+    targets: Sequence[str],
+    *,
+    root: Path,
+    solutions: bool = False,
+    mutant: str | None = None,
+    markexpr: str | None = "not kafka",
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = 600,
+) -> PytestRun:
+    """Run ``pytest targets`` in ``root`` and return the parsed report.
+
+    ``solutions`` or ``mutant`` test the reference modules, otherwise the learner's.
+    ``markexpr`` defaults to leaving the broker-backed tests out.
+    """
+    child_env = dict(os.environ if env is None else env)
+    child_env[switch.ENV_VAR] = switch.SOLUTIONS if solutions or mutant else switch.LEARNER
+    child_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    with tempfile.TemporaryDirectory(prefix="kata-report-") as scratch:
+        report_path = Path(scratch) / "report.json"
+        command = [sys.executable, "-m", "pytest", *targets, f"--kata-report={report_path}"]
+        command += ["-q", "--continue-on-collection-errors"]
+        if solutions:
+            command.append("--solutions")
+        if mutant:
+            command += ["--mutant", mutant]
+        if markexpr:
+            command += ["-m", markexpr]
+        command += list(extra_args)
+        try:
+            completed = subprocess.run(
+                command,
+                cwd=root,
+                env=child_env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            shown = " ".join(command)
+            raise RunFailed(f"pytest did not finish within {timeout} s: {shown}") from exc
+        output = completed.stdout + completed.stderr
+        if not report_path.is_file():
+            tail = "\n".join(output.strip().splitlines()[-15:])
+            raise RunFailed(f"pytest exited {completed.returncode} without a report:\n{tail}")
+        return PytestRun(RunReport.read(report_path), completed.returncode, output)
