@@ -1,0 +1,225 @@
+"""``kata``: your progress through the katas, hints, solutions, resets and a local broker.
+
+    uv run kata status [--with-kafka]   run the kata tests, show done / to do per task
+    uv run kata hint 2.2                the hint for a task
+    uv run kata watch [2]               re-run a phase's tests on every save
+    uv run kata solution 2.2            the reference solution, once your tests pass
+    uv run kata reset 2.2 [--yes]       restore the stub as shipped
+    uv run kata broker [--port 9092]    a local Apache Kafka broker (Java 17+), Ctrl-C stops it
+
+Errors are one line on stderr: exit 2 for a usage error, 1 for anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from katas.engine import switch
+from katas.engine.manifest import Manifest, ManifestError, Task, load, repository_root
+from katas.engine.progress import render, task_progress
+from katas.engine.report import PASSED
+from katas.engine.runner import RunFailed, run_pytest
+from katas.engine.shipped import NotShipped, shipped_stub
+from katas.engine.watch import pytest_command, watch
+
+USAGE_ERROR, RUNTIME_ERROR = 2, 1
+
+
+class UsageError(Exception):
+    """Bad arguments: exit 2."""
+
+
+class CommandError(Exception):
+    """The command could not do its job: exit 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line instead of argparse's usage block.
+        raise UsageError(f"{message} (see: kata --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kata",
+        description="Your progress through the Faust katas.",
+        epilog="Docs: katas/README.md",
+    )
+    parser.add_argument(
+        "--solutions",
+        action="store_true",
+        help="use the reference solutions instead of your code (maintainers)",
+    )
+    parser.add_argument("--root", type=Path, default=None, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    status = commands.add_parser("status", help="run the kata tests and show your progress")
+    status.add_argument(
+        "--with-kafka", action="store_true", help="also run the tests that need a broker"
+    )
+    hint = commands.add_parser("hint", help="show the hint for a task")
+    hint.add_argument("task", help="task id, e.g. 2.2")
+    watch_command = commands.add_parser("watch", help="re-run tests whenever you save a file")
+    watch_command.add_argument("phase", nargs="?", type=int, help="phase number (default: all)")
+    solution = commands.add_parser("solution", help="show the reference solution once you pass")
+    solution.add_argument("task", help="task id, e.g. 2.2")
+    reset = commands.add_parser("reset", help="restore a task's stub as shipped")
+    reset.add_argument("task", help="task id, e.g. 2.2")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    broker = commands.add_parser("broker", help="run a local Apache Kafka broker (Java 17+)")
+    broker.add_argument("--port", type=_port, default=9092, help="listener port (default 9092)")
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a number, not {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1..65535, not {port}")
+    return port
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        arguments = build_parser().parse_args(argv)
+        return _dispatch(arguments)
+    except UsageError as exc:
+        _fail(exc)
+        return USAGE_ERROR
+    except (CommandError, ManifestError, RunFailed, NotShipped) as exc:
+        _fail(exc)
+        return RUNTIME_ERROR
+    except KeyboardInterrupt:
+        return 0
+
+
+def _fail(error: Exception) -> None:
+    # One line: a multi-line message (pytest's output tail) goes on after a space.
+    message = " | ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    print(f"kata: {message}", file=sys.stderr)
+
+
+def _dispatch(arguments: argparse.Namespace) -> int:
+    root: Path = (arguments.root or repository_root()).resolve()
+    solutions: bool = arguments.solutions or switch.current() == switch.SOLUTIONS
+    command: str = arguments.command
+    if command == "broker":
+        return _broker(arguments.port)
+    manifest = load(root, check_files=command not in ("reset", "hint"))
+    if command == "status":
+        return _status(manifest, solutions, arguments.with_kafka)
+    if command == "hint":
+        return _hint(_task(manifest, arguments.task))
+    if command == "watch":
+        return _watch(manifest, solutions, arguments.phase)
+    if command == "solution":
+        return _solution(manifest, solutions, _task(manifest, arguments.task))
+    if command == "reset":
+        return _reset(manifest, _task(manifest, arguments.task), arguments.yes)
+    raise UsageError(f"unknown command {command!r}")
+
+
+def _task(manifest: Manifest, task_id: str) -> Task:
+    try:
+        return manifest.task(task_id)
+    except ManifestError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _status(manifest: Manifest, solutions: bool, with_kafka: bool) -> int:
+    targets = [test for task in manifest.tasks() for test in task.tests]
+    which = "the reference solutions" if solutions else "your code"
+    print(f"Running the kata tests against {which}...", flush=True)
+    run = run_pytest(
+        targets,
+        root=manifest.root,
+        solutions=solutions,
+        markexpr=None if with_kafka else "not kafka",
+    )
+    for line in render(manifest, task_progress(manifest, run.report)):
+        print(line)
+    return 0
+
+
+def _hint(task: Task) -> int:
+    print(f"Task {task.id}: {task.title}")
+    print(f"Edit:  {task.stub}")
+    print(f"Tests: {', '.join(task.tests)}")
+    print()
+    print(task.hint)
+    return 0
+
+
+def _watch(manifest: Manifest, solutions: bool, phase_id: int | None) -> int:
+    if phase_id is None:
+        targets = [phase.folder for phase in manifest.phases]
+    else:
+        try:
+            targets = [manifest.phase(phase_id).folder]
+        except ManifestError as exc:
+            raise UsageError(str(exc)) from None
+    command = pytest_command(targets) + (["--solutions"] if solutions else [])
+    try:
+        watch(manifest.root, command)
+    except KeyboardInterrupt:
+        print("\nstopped watching")
+    return 0
+
+
+def _solution(manifest: Manifest, solutions: bool, task: Task) -> int:
+    run = run_pytest(list(task.tests), root=manifest.root, solutions=solutions)
+    records = run.report.for_task(task.id)
+    failing = [record for record in records if record.outcome != PASSED]
+    errors = [error for error in run.report.collection_errors if error.task == task.id]
+    if errors:
+        raise CommandError(f"task {task.id} is not solved yet: {errors[0].message}")
+    if not records:
+        raise CommandError(f"task {task.id}: no test ran without a broker; nothing to unlock")
+    if failing:
+        example = failing[0].nodeid.split("::", 1)[-1]
+        raise CommandError(
+            f"task {task.id} is not solved yet: {len(failing)} of {len(records)} tests still "
+            f"fail (first: {example}); the solution unlocks when they pass"
+        )
+    print(f"# {task.solution} — reference solution of task {task.id}: {task.title}")
+    print((manifest.root / task.solution).read_text(encoding="utf-8"), end="")
+    return 0
+
+
+def _reset(manifest: Manifest, task: Task, assume_yes: bool) -> int:
+    shipped = shipped_stub(manifest.root, task.stub)
+    target = manifest.root / task.stub
+    if target.is_file() and target.read_text(encoding="utf-8") == shipped:
+        print(f"{task.stub} is already as shipped; nothing to do")
+        return 0
+    if not assume_yes and not _confirm(f"Restore {task.stub} as shipped? Your changes are lost."):
+        raise CommandError(f"{task.stub} left as it is")
+    target.write_text(shipped, encoding="utf-8")
+    print(f"restored {task.stub} as shipped (task {task.id})")
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:  # no terminal to ask: the safe answer
+        print()
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _broker(port: int) -> int:
+    from katas.engine.broker import serve  # lazy: the broker pulls in more than the other commands
+
+    return serve(port=port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

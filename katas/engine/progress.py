@@ -1,0 +1,94 @@
+"""Turn one pytest run's report into per-task progress: done, to do, broken, not run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from katas.engine.manifest import Manifest, Task
+from katas.engine.report import PASSED, RunReport
+
+BAR_WIDTH = 20
+
+
+class State(StrEnum):
+    DONE = "done"
+    TODO = "to do"
+    BROKEN = "cannot import"  # a module of the task fails to import
+    NOT_RUN = "not run"  # no test ran (e.g. only kafka tests, and they were left out)
+
+
+@dataclass(frozen=True)
+class TaskProgress:
+    task: Task
+    state: State
+    passed: int
+    total: int
+    detail: str  # one line: what is failing, or why nothing ran
+
+    def describe(self) -> str:
+        if self.state is State.DONE:
+            return f"done ({self.passed}/{self.total} tests pass)"
+        if self.state is State.TODO:
+            return f"to do ({self.passed}/{self.total} tests pass) {self.detail}".rstrip()
+        return f"{self.state.value}: {self.detail}"
+
+
+def task_progress(manifest: Manifest, report: RunReport) -> list[TaskProgress]:
+    """Progress of every task in teaching order."""
+    return [_one(task, report) for task in manifest.tasks()]
+
+
+def _one(task: Task, report: RunReport) -> TaskProgress:
+    records = [r for r in report.for_task(task.id) if r.outcome != "skipped" or not r.kafka]
+    broken = [error for error in report.collection_errors if error.task == task.id]
+    passed = sum(record.outcome == PASSED for record in records)
+    if broken:
+        return TaskProgress(task, State.BROKEN, passed, len(records), broken[0].message)
+    if not records:
+        return TaskProgress(task, State.NOT_RUN, 0, 0, "its tests need a broker (--with-kafka)")
+    if passed == len(records):
+        return TaskProgress(task, State.DONE, passed, len(records), "")
+    failing = [record for record in records if record.outcome != PASSED]
+    waiting_for = sorted({r.stub_task for r in failing if r.not_implemented and r.stub_task})
+    if waiting_for and waiting_for != [task.id]:
+        detail = f"— waits for task {', '.join(waiting_for)}"
+    elif waiting_for:
+        detail = ""
+    else:
+        detail = f"— first failure: {failing[0].nodeid.split('::', 1)[-1]}"
+    return TaskProgress(task, State.TODO, passed, len(records), detail)
+
+
+def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
+    """``[########------------]``"""
+    filled = round(width * done / total) if total else 0
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
+def render(manifest: Manifest, progress: list[TaskProgress]) -> list[str]:
+    """The lines ``kata status`` prints."""
+    lines: list[str] = []
+    by_phase = {
+        phase.id: [p for p in progress if p.task.phase == phase.id] for phase in manifest.phases
+    }
+    for phase in manifest.phases:
+        tasks = by_phase[phase.id]
+        done = sum(p.state is State.DONE for p in tasks)
+        lines.append(f"Phase {phase.id}: {phase.title}")
+        lines.append(f"  {bar(done, len(tasks))} {done}/{len(tasks)} tasks done")
+        for item in tasks:
+            mark = "x" if item.state is State.DONE else " "
+            lines.append(f"  [{mark}] {item.task.id}  {item.task.title} — {item.describe()}")
+    total_done, total = sum(p.state is State.DONE for p in progress), len(progress)
+    lines.append("")
+    lines.append(f"Overall {bar(total_done, total)} {total_done}/{total} tasks done")
+    upcoming = next((p for p in progress if p.state in (State.TODO, State.BROKEN)), None)
+    if upcoming is not None:
+        task = upcoming.task
+        lines.append(f"Next: task {task.id} — {task.title}")
+        lines.append(f"      edit {task.stub}, run: uv run pytest {task.tests[0]}")
+        lines.append(f"      stuck? uv run kata hint {task.id}")
+    elif total_done == total:
+        lines.append("All tasks done. Well played.")
+    return lines
