@@ -1,0 +1,140 @@
+"""What every way of providing a broker shares: the error, the settings, the "answers?" check.
+
+The single-node settings here are the ones docker-compose.yml, the Docker path and the local-jar
+path all use, so a test that passes on one broker passes on the others (tests/test_broker_chain.py
+checks that docker-compose.yml carries them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+KAFKA_VERSION = "4.1.1"
+KAFKA_IMAGE = f"apache/kafka:{KAFKA_VERSION}"
+ANSWER_TIMEOUT_S = 10.0  # how long a broker gets to answer a metadata request
+
+# A single node must not wait for replicas it will never have: without replication 1 and min ISR 1
+# on the internal topics, consumer groups and transactions hang.
+SINGLE_NODE_SETTINGS: dict[str, str] = {
+    "num.partitions": "1",
+    "auto.create.topics.enable": "true",
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "1",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "transaction.state.log.num.partitions": "1",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    "group.initial.rebalance.delay.ms": "0",  # first rebalance at once: faster tests
+}
+
+
+class BrokerUnavailable(RuntimeError):
+    """No broker could be provided; the message is one line saying why and what to do."""
+
+
+def docker_env_name(setting: str) -> str:
+    """The apache/kafka image's env var for a setting: ``a.b_c-d`` -> ``KAFKA_A_B__C___D``."""
+    return "KAFKA_" + setting.replace("_", "__").replace("-", "___").replace(".", "_").upper()
+
+
+def new_cluster_id() -> str:
+    """A fresh KRaft cluster id: a random UUID as 22 characters of unpadded base64url."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    """True when something already listens on 127.0.0.1:``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # SO_REUSEADDR: a port in TIME_WAIT from a previous broker is free for a new one.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False
+
+
+def cache_root() -> Path:
+    """This project's per-user cache directory (honours ``XDG_CACHE_HOME``)."""
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(base) / "faust-katas"
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Squeeze ``text`` onto one line of at most ``limit`` characters (for error messages)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+async def _metadata_answer(bootstrap_servers: str, timeout: float) -> None:
+    # Imported here: importing aiokafka costs time that a broker-free run should not pay.
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=max(1000, int(timeout * 1000))
+    )
+    try:
+        await admin.start()  # bootstrap = a metadata request that the broker must answer
+        await admin.describe_cluster()
+    finally:
+        await admin.close()
+
+
+async def _answers_within(bootstrap_servers: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    # Retry until the deadline: a broker that is still starting refuses connections for a while.
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            await asyncio.wait_for(_metadata_answer(bootstrap_servers, remaining), remaining)
+            return
+        except Exception as exc:  # any failure means "not yet"; the last one is reported
+            last_error = exc
+        await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+    reason = f"{type(last_error).__name__}: {last_error}" if last_error else "timed out"
+    raise BrokerUnavailable(one_line(reason))
+
+
+def check_answers(bootstrap_servers: str, timeout: float = ANSWER_TIMEOUT_S) -> None:
+    """Raise BrokerUnavailable(reason) unless ``bootstrap_servers`` answers metadata in time."""
+    run_coroutine(lambda: _answers_within(bootstrap_servers, timeout))
+
+
+def run_coroutine(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine to completion from sync code, even if the caller is inside an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(make())
+        return
+    # A running loop cannot be blocked on itself: use a private loop in a helper thread.
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(make())
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="broker-check")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
