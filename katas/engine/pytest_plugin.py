@@ -5,6 +5,8 @@ Options:
   --require-kafka    a kafka test that cannot get a broker fails instead of skipping (CI uses this)
   --mutant NAME      (maintainers) run against the solutions with one known-wrong change applied
   --kata-report PATH write per-test outcomes as JSON (``kata status`` and the integrity tests)
+  --only-stub TASK   (maintainers) the solutions everywhere except TASK's stub, to prove that
+                     the task's tests fail for the task's own reason
 
 Learner-friendly output (the manifest ``katas/info.toml`` drives it):
   - tests run in teaching order (phase, task), so ``pytest -x`` stops at the first unsolved task;
@@ -20,10 +22,13 @@ Fixtures:
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import linecache
 import os
+import sys
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write per-test outcomes (and which stub is not done) as JSON to PATH",
     )
+    group.addoption(
+        "--only-stub",
+        default=None,
+        metavar="TASK",
+        help="(maintainers) use the solutions for every module except TASK's stub",
+    )
 
 
 @dataclass
@@ -73,7 +84,8 @@ _STATE = pytest.StashKey[_KataState]()
 
 def pytest_configure(config: pytest.Config) -> None:
     mutant = config.getoption("--mutant")
-    if config.getoption("--solutions") or mutant:
+    only_stub = config.getoption("--only-stub")
+    if config.getoption("--solutions") or mutant or only_stub:
         switch.use_solutions()
     if mutant:
         from tests.mutants import apply_mutant
@@ -83,6 +95,8 @@ def pytest_configure(config: pytest.Config) -> None:
         except KeyError as exc:
             raise pytest.UsageError(str(exc.args[0])) from None
     config.stash[_STATE] = _KataState(_load_manifest(config.rootpath))
+    if only_stub:
+        _keep_stub(config, only_stub)
     report_path = config.getoption("--kata-report")
     if report_path:
         writer = ReportWriter(Path(report_path).resolve(), switch.current(), mutant)
@@ -97,6 +111,31 @@ def _load_manifest(rootpath: Path) -> Manifest | None:
         return load(rootpath, check_files=False)
     except ManifestError as exc:
         raise pytest.UsageError(f"{MANIFEST_PATH}: {exc}") from None
+
+
+class _LearnerModule(importlib.abc.MetaPathFinder):
+    """Imports one stub module from katas/ even though the switch routes the rest to solutions."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: object = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.module:
+            return None
+        return importlib.machinery.PathFinder.find_spec(fullname, path)
+
+
+def _keep_stub(config: pytest.Config, task_id: str) -> None:
+    manifest = _manifest(config)
+    if manifest is None:
+        raise pytest.UsageError(f"--only-stub needs {MANIFEST_PATH}")
+    try:
+        task = manifest.task(task_id)
+    except ManifestError as exc:
+        raise pytest.UsageError(f"--only-stub: {exc}") from None
+    sys.meta_path.insert(0, _LearnerModule(task.module))
 
 
 def _manifest(config: pytest.Config) -> Manifest | None:
@@ -144,6 +183,8 @@ def pytest_runtest_makereport(
         return report
     test_task = manifest.task_for_test(item.path)
     report.kata_task = test_task.id if test_task else None  # type: ignore[attr-defined]
+    if test_task is not None and config.getoption("--solutions"):
+        _no_escape_for_solutions(item, report)
     if not (report.failed and call.excinfo):
         return report
     stub = not_done(call.excinfo.value, manifest)
@@ -158,6 +199,20 @@ def pytest_runtest_makereport(
     if not _wants_tracebacks(config):
         report.longrepr = _not_done_line(test_task, stub_task, stub.message)
     return report
+
+
+def _no_escape_for_solutions(item: pytest.Item, report: pytest.TestReport) -> None:
+    # Against the reference every kata test must pass: a skip or xfail would hide a red test.
+    # (A kafka test without a broker may skip, unless --require-kafka already failed it.)
+    escaped = hasattr(report, "wasxfail") or (
+        report.skipped and not item.get_closest_marker("kafka")
+    )
+    if escaped:
+        why = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+        report.outcome = "failed"
+        report.longrepr = f"kata test {why} under --solutions (must pass): {report.longrepr}"
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail
 
 
 def _known_task(manifest: Manifest, task_id: str | None) -> Task | None:
