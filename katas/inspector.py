@@ -234,7 +234,8 @@ def print_records(topic: str, records: list[Record], partitions: int, isolation:
     if not records:
         print(f"no messages in {name}")
         return
-    print(f"latest {len(records)} messages of {name} ({partitions} partitions, {isolation})")
+    spread = f"{partitions} partition{'s' if partitions != 1 else ''}"
+    print(f"latest {len(records)} messages of {name} ({spread}, {isolation})")
     key_width = max(len(_render_key(record.key)) for record in records)
     print(
         f"{'PARTITION':>9}  {'OFFSET':>8}  {'TIMESTAMP (UTC)':<24}  {'KEY':<{key_width}}  HEADERS"
