@@ -1,0 +1,46 @@
+"""Task 2.1: parse and validate a raw event.
+
+The producer writes JSON readings to ``sensor-readings``, and some of them are broken
+(katas/catalogue.py lists every way). Turn good bytes into a SensorReading; for bad bytes raise
+MalformedReading with the ErrorCode that says why. Read ``ErrorCode`` in katas/config.py: its
+order is the order of the checks, and you report the FIRST problem you find.
+
+Run: ``uv run pytest katas/phase2/test_validation.py``
+"""
+
+from __future__ import annotations
+
+from katas.config import ErrorCode
+from katas.models import SensorReading
+
+
+class MalformedReading(Exception):
+    """A raw event that cannot become a SensorReading: why (``code``) and a sentence (``reason``).
+
+    Provided: raise it, don't change it.
+    """
+
+    def __init__(self, code: ErrorCode, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+def parse_reading(raw: bytes | None) -> SensorReading:
+    """Turn raw Kafka value bytes into a SensorReading, or raise MalformedReading.
+
+    - ``None`` or no bytes at all                      -> EMPTY_PAYLOAD
+    - bytes that are not UTF-8, text that is not JSON  -> INVALID_UTF8, NOT_JSON
+    - JSON that is not an object, a field missing      -> NOT_AN_OBJECT, MISSING_FIELD
+    - reading_id/sensor_id not strings; temperature, humidity, timestamp not numbers
+      (``true`` and ``null`` are not numbers)          -> WRONG_TYPE
+    - NaN or Infinity                                  -> NOT_FINITE
+    - sensor_id empty or only spaces                   -> EMPTY_SENSOR_ID
+    - temperature < 0                                  -> NEGATIVE_TEMPERATURE
+    - temperature > settings.max_temperature, humidity outside 0..100 -> OUT_OF_RANGE
+
+    Never raise anything else, whatever the bytes are.
+    """
+    raise NotImplementedError(
+        "task 2.1: parse and validate a raw event — run `uv run kata hint 2.1`"
+    )

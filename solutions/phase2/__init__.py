@@ -1,0 +1,1 @@
+"""Reference solutions of phase 2: consume-transform-produce with a dead-letter queue."""

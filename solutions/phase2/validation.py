@@ -1,0 +1,115 @@
+"""Task 2.1: parse and validate a raw event (reference solution)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from katas.config import ErrorCode, settings
+from katas.models import SensorReading
+
+
+class MalformedReading(Exception):
+    """A raw event that cannot become a SensorReading: why (``code``), and a sentence (``reason``).
+
+    Same class as in the stub, where it is provided.
+    """
+
+    def __init__(self, code: ErrorCode, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+TEXT_FIELDS = ("reading_id", "sensor_id")
+NUMBER_FIELDS = ("temperature", "humidity", "timestamp")
+REQUIRED_FIELDS = ("reading_id", "sensor_id", "temperature", "humidity", "timestamp")
+
+
+def parse_reading(raw: bytes | None) -> SensorReading:
+    """Turn raw Kafka value bytes into a SensorReading, or raise MalformedReading.
+
+    The checks run in the order of ErrorCode, and the first problem found is reported.
+    """
+    limit = settings.max_temperature
+    document = _decode_json(raw)
+    if not isinstance(document, dict):
+        raise MalformedReading(
+            ErrorCode.NOT_AN_OBJECT, f"expected a JSON object, got {type(document).__name__}"
+        )
+    missing = [name for name in REQUIRED_FIELDS if name not in document]
+    if missing:
+        raise MalformedReading(ErrorCode.MISSING_FIELD, f"missing field(s): {', '.join(missing)}")
+    for name in TEXT_FIELDS:
+        _require_text(name, document[name])
+    numbers = {name: _require_number(name, document[name]) for name in NUMBER_FIELDS}
+    for name, value in numbers.items():
+        if not math.isfinite(value):
+            raise MalformedReading(ErrorCode.NOT_FINITE, f"{name} is {value}, not a finite number")
+    sensor_id: str = document["sensor_id"]
+    if not sensor_id.strip():
+        raise MalformedReading(ErrorCode.EMPTY_SENSOR_ID, "sensor_id is empty")
+    temperature, humidity = numbers["temperature"], numbers["humidity"]
+    if temperature < 0:
+        raise MalformedReading(
+            ErrorCode.NEGATIVE_TEMPERATURE, f"temperature {temperature} is below 0"
+        )
+    if temperature > limit:
+        raise MalformedReading(
+            ErrorCode.OUT_OF_RANGE, f"temperature {temperature} is above the maximum {limit}"
+        )
+    if not 0 <= humidity <= 100:
+        raise MalformedReading(ErrorCode.OUT_OF_RANGE, f"humidity {humidity} is outside 0..100")
+    return SensorReading(
+        reading_id=document["reading_id"],
+        sensor_id=sensor_id,
+        temperature=temperature,
+        humidity=humidity,
+        timestamp=numbers["timestamp"],
+    )
+
+
+def _decode_json(raw: bytes | None) -> object:
+    if not raw:
+        raise MalformedReading(ErrorCode.EMPTY_PAYLOAD, "the event has no value")
+    try:
+        # Decode explicitly: json.loads(bytes) would guess UTF-16/32 from the first bytes.
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MalformedReading(
+            ErrorCode.INVALID_UTF8, f"byte {error.start} is not valid UTF-8"
+        ) from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, too-long ints, deep nesting
+        raise MalformedReading(ErrorCode.NOT_JSON, f"not JSON: {error}") from None
+
+
+def _require_text(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise MalformedReading(
+            ErrorCode.WRONG_TYPE, f"{name} must be a string, got {_json_type(value)}"
+        )
+    try:
+        # A JSON escape like "\\ud800" smuggles in a lone surrogate, which UTF-8 cannot encode.
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedReading(ErrorCode.INVALID_UTF8, f"{name} is not valid Unicode") from None
+    return value
+
+
+def _require_number(name: str, value: object) -> float:
+    # bool is a subclass of int in Python, but true/false are not numbers in JSON.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MalformedReading(
+            ErrorCode.WRONG_TYPE, f"{name} must be a number, got {_json_type(value)}"
+        )
+    try:
+        return float(value)
+    except OverflowError:  # an integer too large for a float
+        return math.inf if value > 0 else -math.inf
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "boolean", str: "string", dict: "object", list: "array", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
