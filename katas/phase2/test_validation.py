@@ -65,7 +65,7 @@ def test_a_valid_reading_becomes_a_sensor_reading() -> None:
     ids=["zero-degrees", "max-temperature", "integer-temperature", "humidity-0", "humidity-100"],
 )
 def test_values_at_the_limits_are_valid(changes: dict[str, object]) -> None:
-    raw = to_bytes(sample(**changes))
+    raw = to_bytes({**sample(), **changes})
     try:
         parsed = parse_reading(raw)
     except MalformedReading as error:
