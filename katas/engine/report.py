@@ -25,7 +25,7 @@ PASSED, FAILED, ERROR, SKIPPED, XFAILED, XPASSED = (
 
 
 @dataclass
-class TestRecord:
+class OutcomeRecord:
     nodeid: str
     outcome: str  # passed | failed | error | skipped | xfailed | xpassed
     task: str | None  # the task the test belongs to (from the manifest)
@@ -48,7 +48,7 @@ class RunReport:
     implementation: str  # learner | solutions
     mutant: str | None
     exitstatus: int = 0
-    tests: list[TestRecord] = field(default_factory=list)
+    tests: list[OutcomeRecord] = field(default_factory=list)
     collection_errors: list[CollectionRecord] = field(default_factory=list)
 
     def to_json(self) -> str:
@@ -61,7 +61,7 @@ class RunReport:
             implementation=raw["implementation"],
             mutant=raw["mutant"],
             exitstatus=raw["exitstatus"],
-            tests=[TestRecord(**record) for record in raw["tests"]],
+            tests=[OutcomeRecord(**record) for record in raw["tests"]],
             collection_errors=[CollectionRecord(**r) for r in raw["collection_errors"]],
         )
 
@@ -69,7 +69,7 @@ class RunReport:
     def read(cls, path: Path) -> RunReport:
         return cls.from_json(path.read_text(encoding="utf-8"))
 
-    def for_task(self, task_id: str) -> list[TestRecord]:
+    def for_task(self, task_id: str) -> list[OutcomeRecord]:
         return [record for record in self.tests if record.task == task_id]
 
 
@@ -79,7 +79,7 @@ class ReportWriter:
     def __init__(self, path: Path, implementation: str, mutant: str | None) -> None:
         self.path = path
         self.report = RunReport(implementation, mutant)
-        self._by_nodeid: dict[str, TestRecord] = {}
+        self._by_nodeid: dict[str, OutcomeRecord] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         outcome = _outcome(report)
@@ -87,7 +87,7 @@ class ReportWriter:
             return
         record = self._by_nodeid.get(report.nodeid)
         if record is None:
-            record = TestRecord(
+            record = OutcomeRecord(
                 report.nodeid,
                 PASSED,
                 getattr(report, "kata_task", None),

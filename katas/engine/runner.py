@@ -73,7 +73,8 @@ def run_pytest(
             shown = " ".join(command)
             raise RunFailed(f"pytest did not finish within {timeout} s: {shown}") from exc
         output = completed.stdout + completed.stderr
-        if not report_path.is_file():
+        # 3: internal error, 4: usage error (a bad option, a missing file): no results to trust.
+        if completed.returncode in (3, 4) or not report_path.is_file():
             tail = "\n".join(output.strip().splitlines()[-15:])
-            raise RunFailed(f"pytest exited {completed.returncode} without a report:\n{tail}")
+            raise RunFailed(f"pytest exited {completed.returncode}:\n{tail}")
         return PytestRun(RunReport.read(report_path), completed.returncode, output)
