@@ -1,0 +1,243 @@
+"""The ``kata`` CLI and the plugin's learner-facing output, against a tiny kata tree in tmp.
+
+The fake tree's modules are plain top-level modules (no packages), so they never clash with
+the real ``katas`` package; the plugin finds the manifest from pytest's rootdir.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from katas.engine import switch
+from katas.engine.cli import main
+from katas.engine.runner import run_pytest
+
+MANIFEST = """
+[[phase]]
+id = 1
+title = "Greetings"
+folder = "katas/phase1"
+
+[[phase.task]]
+id = "1.1"
+title = "Greet"
+stub = "katas/phase1/greet.py"
+tests = ["katas/phase1/test_greet.py"]
+hint = "Return 'hello ' followed by the name."
+
+[[phase.task]]
+id = "1.2"
+title = "Shout"
+stub = "katas/phase1/shout.py"
+tests = ["katas/phase1/test_shout.py"]
+hint = "Upper-case what greet returns."
+"""
+GREET_STUB = """def greet(name: str) -> str:
+    raise NotImplementedError("task 1.1: greet someone — run `uv run kata hint 1.1`")
+"""
+GREET_SOLVED = """def greet(name: str) -> str:
+    return "hello " + name
+"""
+SHOUT_STUB = """import greet
+
+
+def shout(name: str) -> str:
+    raise NotImplementedError("task 1.2: shout — run `uv run kata hint 1.2`")
+"""
+FILES = {
+    "katas/info.toml": MANIFEST,
+    "katas/phase1/greet.py": GREET_STUB,
+    "katas/phase1/shout.py": SHOUT_STUB,
+    # test_a_* sorts before test_greet on disk: the plugin must still run task 1.1 first.
+    "katas/phase1/test_shout.py": "from shout import shout\n\n\n"
+    "def test_a_shout():\n    assert shout('bo') == 'HELLO BO'\n",
+    "katas/phase1/test_greet.py": "from greet import greet\n\n\n"
+    "def test_greet():\n    assert greet('bo') == 'hello bo'\n",
+    "solutions/phase1/greet.py": GREET_SOLVED,
+    "solutions/phase1/shout.py": "",
+    "conftest.py": 'pytest_plugins = ["katas.engine.pytest_plugin"]\n',
+    "pyproject.toml": "[tool.pytest.ini_options]\n"
+    'markers = ["kafka: needs a broker"]\n'
+    'asyncio_default_fixture_loop_scope = "function"\n',
+}
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    for name, text in FILES.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    git = ["git", "-c", "user.name=kata", "-c", "user.email=kata@example.invalid"]
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "shipped"], cwd=tmp_path, check=True)
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def learner_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    # This file may run under --solutions; the CLI must see the learner's setting.
+    monkeypatch.setenv(switch.ENV_VAR, switch.LEARNER)
+
+
+def kata(tree: Path, *args: str) -> int:
+    return main(["--root", str(tree), *args])
+
+
+def test_status_on_fresh_stubs_shows_nothing_done_and_the_next_task(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert kata(tree, "status") == 0
+
+    out = capsys.readouterr().out
+    assert "[ ] 1.1  Greet — to do (0/1 tests pass)" in out
+    assert "0/2 tasks done" in out
+    assert "Next: task 1.1 — Greet" in out
+
+
+def test_status_counts_a_solved_task_as_done(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tree / "katas/phase1/greet.py").write_text(GREET_SOLVED, encoding="utf-8")
+
+    assert kata(tree, "status") == 0
+
+    out = capsys.readouterr().out
+    assert "[x] 1.1  Greet — done (1/1 tests pass)" in out
+    assert "Next: task 1.2 — Shout" in out
+
+
+def test_hint_prints_the_task_and_its_hint(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert kata(tree, "hint", "1.2") == 0
+
+    out = capsys.readouterr().out
+    assert "Task 1.2: Shout" in out
+    assert "Upper-case what greet returns." in out
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [("hint", "9.9"), ("hint",), ("bogus",), ("broker", "--port", "0"), ("watch", "7")],
+)
+def test_usage_errors_are_one_line_and_exit_2(
+    tree: Path, capsys: pytest.CaptureFixture[str], arguments: tuple[str, ...]
+) -> None:
+    assert kata(tree, *arguments) == 2
+
+    captured = capsys.readouterr()
+    assert captured.err.startswith("kata: ")
+    assert captured.err.count("\n") == 1
+
+
+def test_solution_stays_locked_until_the_tests_pass(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert kata(tree, "solution", "1.1") == 1
+    assert "task 1.1 is not solved yet: 1 of 1 tests still fail" in capsys.readouterr().err
+
+    (tree / "katas/phase1/greet.py").write_text(GREET_SOLVED, encoding="utf-8")
+    assert kata(tree, "solution", "1.1") == 0
+    assert 'return "hello " + name' in capsys.readouterr().out
+
+
+def test_reset_restores_the_shipped_stub_only_when_confirmed(
+    tree: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stub = tree / "katas/phase1/greet.py"
+    stub.write_text(GREET_SOLVED, encoding="utf-8")
+    answers = iter(["n", "y"])
+    monkeypatch.setattr("builtins.input", lambda _question: next(answers))
+
+    assert kata(tree, "reset", "1.1") == 1
+    assert stub.read_text(encoding="utf-8") == GREET_SOLVED
+    assert kata(tree, "reset", "1.1") == 0
+    assert stub.read_text(encoding="utf-8") == GREET_STUB
+    stub.unlink()
+    assert kata(tree, "reset", "1.1", "--yes") == 0
+    assert stub.read_text(encoding="utf-8") == GREET_STUB
+
+
+def test_reset_outside_git_is_one_line_and_exit_1(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subprocess.run(["rm", "-rf", str(tree / ".git")], check=True)
+
+    assert kata(tree, "reset", "1.1", "--yes") == 1
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_console_script_exits_2_on_a_usage_error_without_a_traceback() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "katas.engine.cli", "hint"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, switch.ENV_VAR: switch.LEARNER},
+    )
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert completed.stderr.count("\n") == 1
+
+
+# --- the plugin's output ------------------------------------------------------------------------
+
+
+def pytest_output(tree: Path, *args: str) -> str:
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "katas", *args],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, switch.ENV_VAR: switch.LEARNER},
+    )
+    return completed.stdout + completed.stderr
+
+
+def test_a_stub_failure_is_one_line_naming_task_file_and_hint(tree: Path) -> None:
+    out = pytest_output(tree)
+
+    expected = (
+        "task 1.1 (Greet) is not done yet — katas/phase1/greet.py. Hint: uv run kata hint 1.1"
+    )
+    assert expected in out
+    assert "Traceback" not in out and "raise NotImplementedError" not in out
+    assert "next: task 1.1 — Greet" in out
+
+
+def test_verbose_runs_keep_the_traceback(tree: Path) -> None:
+    assert "raise NotImplementedError" in pytest_output(tree, "--tb=long")
+
+
+def test_tests_run_in_teaching_order_so_x_stops_at_the_first_task(tree: Path) -> None:
+    out = pytest_output(tree, "-x", "-v")
+
+    assert "test_greet.py::test_greet FAILED" in out
+    assert "test_a_shout" not in out.split("short test summary")[0].split("FAILURES")[0]
+
+
+def test_a_module_that_cannot_be_imported_is_named_with_its_line(tree: Path) -> None:
+    (tree / "katas/phase1/greet.py").write_text("def greet(name):\n    return (\n")
+
+    out = pytest_output(tree)
+
+    assert "could not import your module katas/phase1/greet.py, line 2 (task 1.1)" in out
+    assert "SyntaxError" in out
+
+
+def test_the_report_records_which_stub_raised(tree: Path) -> None:
+    run = run_pytest(["katas"], root=tree)
+
+    by_test = {record.nodeid.split("::")[-1]: record for record in run.report.tests}
+    assert [record.nodeid.split("::")[-1] for record in run.report.tests] == [
+        "test_greet",
+        "test_a_shout",
+    ]
+    assert by_test["test_greet"].not_implemented and by_test["test_greet"].stub_task == "1.1"
+    assert by_test["test_a_shout"].task == "1.2" and by_test["test_a_shout"].stub_task == "1.2"
+    assert run.report.implementation == switch.LEARNER
