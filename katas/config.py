@@ -132,9 +132,18 @@ class Settings:
             topics=Topics.with_prefix(prefix),
         )
         if not 0 <= settings.warning_temperature < settings.critical_temperature:
-            raise ValueError("thresholds must satisfy 0 <= warning < critical temperature")
+            raise ValueError(
+                "KATA_WARNING_TEMPERATURE and KATA_CRITICAL_TEMPERATURE must satisfy "
+                "0 <= warning < critical"
+            )
         if settings.critical_temperature > settings.max_temperature:
-            raise ValueError("KATA_MAX_TEMPERATURE must be at least the critical temperature")
+            raise ValueError("KATA_MAX_TEMPERATURE must be at least KATA_CRITICAL_TEMPERATURE")
+        if settings.window_size <= 0 or settings.window_grace < 0:
+            raise ValueError("KATA_WINDOW_SIZE must be > 0 and KATA_WINDOW_GRACE >= 0")
+        if settings.count_check_interval <= 0:
+            raise ValueError("KATA_COUNT_CHECK_INTERVAL must be > 0")
+        if settings.web_port > 65535:
+            raise ValueError(f"KATA_WEB_PORT={settings.web_port} must be at most 65535")
         return settings
 
 
