@@ -142,6 +142,7 @@ class LocalBroker:
     bootstrap_servers: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    stopped_cleanly: bool | None = None  # set by stop(): False if it had to be killed
 
     def last_log_lines(self, count: int = 5) -> str:
         lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -152,16 +153,20 @@ class LocalBroker:
 
     def stop(self) -> bool:
         """SIGTERM (a controlled shutdown), then SIGKILL if that takes too long. True if clean."""
+        if self.stopped_cleanly is not None:
+            return self.stopped_cleanly  # stopped before
         if self.process.poll() is not None:
+            self.stopped_cleanly = False  # it had already died
             return False
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=STOP_TIMEOUT_S)
-            return True
+            self.stopped_cleanly = True
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            return False
+            self.stopped_cleanly = False
+        return self.stopped_cleanly
 
 
 @contextmanager

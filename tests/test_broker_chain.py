@@ -1,0 +1,301 @@
+"""The broker chain's decisions, checked for real: env var, nothing installed, local jars, the CLI.
+
+Broker starts cost seconds, so only two tests start one: the local-jar path in-process and the
+foreground command in a subprocess. Both are marked ``kafka`` so ``--require-kafka`` (CI) turns a
+skip for missing Java into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from katas.engine.broker import NOTHING_FOUND, BrokerUnavailable, provide_broker
+from katas.engine.broker_common import (
+    ANSWER_TIMEOUT_S,
+    SINGLE_NODE_SETTINGS,
+    check_answers,
+    docker_env_name,
+    free_port,
+    new_cluster_id,
+)
+from katas.engine.broker_docker import container_env
+from katas.engine.broker_jars import (
+    MIN_JAVA,
+    ensure_jars,
+    jar_dir,
+    java_major_version,
+    local_broker,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+HANG_GUARD_S = 120.0  # not a timing assertion: only stops a broken test from hanging CI
+READY_GUARD_S = 900.0  # the first start may download the jars with Maven
+
+
+def accepts_connections(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def run_python(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+        check=False,
+    )
+
+
+def env_without_brokers(path: str) -> dict[str, str]:
+    """The environment of a machine with no broker configured, no Docker engine and PATH=path."""
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    env["PATH"] = path
+    env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"  # no engine, even where one runs
+    return env
+
+
+PROVIDE_AND_PRINT = """
+from katas.engine.broker import BrokerUnavailable, provide_broker
+try:
+    with provide_broker() as broker:
+        print("provided:", broker.source)
+except BrokerUnavailable as exc:
+    print(exc)
+    raise SystemExit(3)
+"""
+
+
+@pytest.fixture
+def needs_java() -> None:
+    version = java_major_version()
+    if version is None or version < MIN_JAVA:
+        pytest.skip(f"the local-jar broker needs Java {MIN_JAVA}+ on PATH")
+
+
+# --- 1. KAFKA_BOOTSTRAP_SERVERS ------------------------------------------------------------------
+
+
+def test_an_unreachable_configured_broker_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    closed = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", closed)
+    started = time.monotonic()
+
+    with pytest.raises(BrokerUnavailable) as raised, provide_broker():
+        pass
+
+    print(f"unreachable broker reported after {time.monotonic() - started:.1f} s: {raised.value}")
+    message = str(raised.value)
+    assert message.startswith(
+        f"KAFKA_BOOTSTRAP_SERVERS={closed} did not answer within {ANSWER_TIMEOUT_S:.0f} s: "
+    )
+    assert "\n" not in message
+
+
+# --- 4. nothing installed ------------------------------------------------------------------------
+
+
+def test_with_nothing_installed_the_chain_says_what_to_install(tmp_path: Path) -> None:
+    done = run_python("-c", PROVIDE_AND_PRINT, env=env_without_brokers(str(tmp_path)))
+
+    assert (done.returncode, done.stdout, done.stderr) == (3, NOTHING_FOUND + "\n", "")
+
+
+def test_a_java_older_than_17_does_not_count(tmp_path: Path) -> None:
+    fake_java = tmp_path / "java"
+    fake_java.write_text("#!/bin/sh\necho 'java version \"1.8.0_392\"' >&2\n")
+    fake_java.chmod(0o755)
+
+    done = run_python("-c", PROVIDE_AND_PRINT, env=env_without_brokers(str(tmp_path)))
+
+    assert (done.returncode, done.stdout) == (3, NOTHING_FOUND + " (found Java 8)\n")
+
+
+# --- 3. local jars -------------------------------------------------------------------------------
+
+
+@pytest.mark.kafka
+@pytest.mark.usefixtures("needs_java")
+def test_the_local_jar_broker_answers_and_stops_cleanly() -> None:
+    with local_broker() as broker:
+        check_answers(broker.bootstrap_servers)
+        port = int(broker.bootstrap_servers.rsplit(":", 1)[1])
+        assert accepts_connections(port)
+
+    assert broker.stopped_cleanly is True
+    assert broker.log_says_started()
+    assert not accepts_connections(port)
+
+
+@pytest.mark.usefixtures("needs_java")
+def test_a_half_copied_jar_cache_is_copied_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    if shutil.which("mvn") is None:
+        pytest.skip("needs Maven to copy the jars")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    leftover = jar_dir() / "half-copied.jar"  # a copy that died: jars, but no marker
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"truncated")
+
+    libs = ensure_jars()
+    assert not leftover.exists()
+    assert any(libs.glob("kafka_2.13-4.1.1.jar"))
+
+    # The marker now says the copy is complete: no Maven is needed a second time.
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert ensure_jars() == libs
+
+
+# --- the foreground command ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def serving_port() -> Iterator[int]:
+    port = free_port()
+    yield port
+    assert not accepts_connections(port), "the broker is still running after the test"
+
+
+def lines_of(stream: IO[str]) -> tuple[queue.Queue[str], threading.Thread]:
+    """Read a pipe line by line in a thread, so the test can wait with a bound."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line)
+
+    pumping = threading.Thread(target=pump, daemon=True)
+    pumping.start()
+    return lines, pumping
+
+
+def wait_for_line(lines: queue.Queue[str], pattern: str, seen: list[str]) -> str:
+    deadline = time.monotonic() + READY_GUARD_S
+    while (remaining := deadline - time.monotonic()) > 0:
+        line = lines.get(timeout=remaining)
+        seen.append(line)
+        if re.search(pattern, line):
+            return line
+    raise AssertionError(f"no line matching {pattern!r} in: {seen}")
+
+
+@pytest.mark.kafka
+@pytest.mark.usefixtures("needs_java")
+def test_the_foreground_broker_serves_until_ctrl_c(serving_port: int, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "katas.engine.broker", "--port", str(serving_port)]
+    stdout: list[str] = []
+    with (
+        (tmp_path / "stderr").open("w") as stderr_file,
+        subprocess.Popen(
+            command, cwd=REPO, stdout=subprocess.PIPE, stderr=stderr_file, text=True
+        ) as process,
+    ):
+        assert process.stdout is not None
+        lines, pumping = lines_of(process.stdout)
+        try:
+            ready = wait_for_line(lines, r"Kafka broker ready on", stdout)
+            check_answers(f"127.0.0.1:{serving_port}")
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=HANG_GUARD_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        pumping.join(timeout=HANG_GUARD_S)
+    stdout.extend(lines.queue)
+    stderr = (tmp_path / "stderr").read_text()
+
+    assert f"127.0.0.1:{serving_port}" in ready
+    assert any(f"export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{serving_port}" in s for s in stdout)
+    assert (process.returncode, stderr) == (0, "")
+    assert stdout[-1] == "Kafka broker stopped.\n"
+
+
+def test_a_port_already_taken_is_one_line_and_exit_1() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_python("-m", "katas.engine.broker", "--port", str(port), env=dict(os.environ))
+
+    assert done.returncode == 1
+    assert done.stderr == f"error: 127.0.0.1:{port} is already in use (another broker running?)\n"
+
+
+@pytest.mark.parametrize("bad", ["nine", "0", "70000"])
+def test_a_bad_port_is_a_one_line_usage_error(bad: str) -> None:
+    done = run_python("-m", "katas.engine.broker", "--port", bad, env=dict(os.environ))
+
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("python -m katas.engine.broker: error: argument --port:")
+
+
+# --- the same settings everywhere ----------------------------------------------------------------
+
+
+def compose_environment() -> dict[str, str]:
+    """The kafka service's environment in docker-compose.yml (written as KEY: "value" lines)."""
+    text = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
+    return dict(re.findall(r'^\s+((?:KAFKA_|CLUSTER_ID)\w*): "([^"]*)"\s*$', text, re.MULTILINE))
+
+
+def test_docker_compose_carries_every_single_node_setting() -> None:
+    compose = compose_environment()
+
+    for setting, value in SINGLE_NODE_SETTINGS.items():
+        assert compose.get(docker_env_name(setting)) == value, setting
+    assert compose["KAFKA_INTER_BROKER_LISTENER_NAME"] == "PLAINTEXT"
+    assert "PLAINTEXT_HOST://127.0.0.1:9092" in compose["KAFKA_ADVERTISED_LISTENERS"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", compose["CLUSTER_ID"])
+
+
+def test_docker_compose_publishes_on_loopback_only() -> None:
+    text = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
+
+    assert re.findall(r'^\s+- "([\d.:]+)"\s*$', text, re.MULTILINE) == ["127.0.0.1:9092:9092"]
+
+
+def test_the_testcontainers_broker_matches_docker_compose_and_advertises_its_port() -> None:
+    env = container_env(host_port=49321)
+    compose = compose_environment()
+
+    for name in (docker_env_name(setting) for setting in SINGLE_NODE_SETTINGS):
+        assert env[name] == compose[name], name
+    assert (
+        env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+        == (compose["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"])
+    )
+    assert "PLAINTEXT_HOST://127.0.0.1:49321" in env["KAFKA_ADVERTISED_LISTENERS"]
+
+
+def test_setting_names_become_the_images_env_var_names() -> None:
+    assert docker_env_name("transaction.state.log.min.isr") == "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"
+    assert docker_env_name("a.b_c-d") == "KAFKA_A_B__C___D"
+
+
+def test_a_cluster_id_is_22_characters_of_base64url() -> None:
+    ids = {new_cluster_id() for _ in range(20)}
+
+    assert len(ids) == 20
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", cluster_id) for cluster_id in ids)
