@@ -298,8 +298,8 @@ def test_a_deeply_nested_payload_is_shown_as_text() -> None:
 
 def test_a_dead_letter_shows_its_original_payload_decoded() -> None:
     original = b"\xff\x1b[31mboom"
-    dead_letter = {"error_code": "invalid_utf8", "payload_base64": base64.b64encode(original)}
-    value = json.dumps({**dead_letter, "payload_base64": dead_letter["payload_base64"].decode()})
+    encoded = base64.b64encode(original).decode()
+    value = json.dumps({"error_code": "invalid_utf8", "payload_base64": encoded})
     record = Record(0, 5, 1_735_689_600_000, b"sensor-001", value.encode(), ())
 
     lines = format_record(record)

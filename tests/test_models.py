@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import faust
 import pytest
@@ -17,7 +18,7 @@ from katas.models import (
     encode_bytes,
 )
 
-READING = {
+READING: dict[str, Any] = {
     "reading_id": "r-00000001-0badcafe",
     "sensor_id": "sensor-001",
     "temperature": 21.5,
