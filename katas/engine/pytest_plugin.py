@@ -198,6 +198,8 @@ def pytest_runtest_makereport(
         config.stash[_STATE].not_done_tasks.add(stub.task_id)
     if not _wants_tracebacks(config):
         report.longrepr = _not_done_line(test_task, stub_task, stub.message)
+        # Captured logs would repeat the traceback (Faust logs the crashed agent).
+        report.sections = []
     return report
 
 
