@@ -136,9 +136,17 @@ def test_every_task_has_a_mutant() -> None:
     assert not unknown, f"mutants for tasks the manifest does not know: {unknown}"
 
 
+def mutant_targets(mutant: Mutant) -> list[str]:
+    """The task's test modules, plus any other module a ``caught_by`` entry names."""
+    targets = list(manifest().task(mutant.task).tests)
+    for expected in mutant.caught_by:
+        module = expected.split("::", 1)[0]
+        targets += [m for m in kata_test_modules() if m.endswith(module) and m not in targets]
+    return targets
+
+
 def run_mutant(mutant: Mutant) -> PytestRun:
-    task = manifest().task(mutant.task)
-    return run_pytest(list(task.tests), root=manifest().root, mutant=mutant.name)
+    return run_pytest(mutant_targets(mutant), root=manifest().root, mutant=mutant.name)
 
 
 @pytest.fixture(scope="module")
