@@ -1,0 +1,1 @@
+"""Phase 1: setup and concepts (yours to edit; see README.md)."""

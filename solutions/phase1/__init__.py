@@ -1,0 +1,1 @@
+"""Reference solutions of phase 1: setup and concepts."""
