@@ -269,6 +269,21 @@ def test_an_unreachable_broker_is_one_line_and_exit_1(via: str) -> None:
     assert result.stdout == b""
 
 
+def test_a_broker_that_accepts_but_never_answers_is_given_up_on() -> None:
+    # A listener that never speaks Kafka: connecting works, every request would hang forever.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+
+        result = run_inspector("some-topic", "--bootstrap-servers", address)
+
+    assert result.returncode == 1
+    assert result.stderr.decode() == (
+        f"error: cannot reach Kafka at {address} within 10 s; start a broker: see README\n"
+    )
+
+
 # --- rendering ------------------------------------------------------------------------------
 
 
