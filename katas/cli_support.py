@@ -59,6 +59,8 @@ def run(main: Callable[[], Awaitable[int]]) -> int:
         return _fail(str(exc), exc.exit_code)
     except KafkaError as exc:
         return _fail(f"kafka error: {exc}", EXIT_RUNTIME)
+    except TimeoutError:
+        return _fail("Kafka stopped answering; is the broker still running?", EXIT_RUNTIME)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:
