@@ -16,6 +16,7 @@ import pytest
 from katas.engine import switch
 from katas.engine.cli import main
 from katas.engine.runner import run_pytest
+from katas.engine.watch import snapshot, watch
 
 MANIFEST = """
 [[phase]]
@@ -241,3 +242,17 @@ def test_the_report_records_which_stub_raised(tree: Path) -> None:
     assert by_test["test_greet"].not_implemented and by_test["test_greet"].stub_task == "1.1"
     assert by_test["test_a_shout"].task == "1.2" and by_test["test_a_shout"].stub_task == "1.2"
     assert run.report.implementation == switch.LEARNER
+
+
+def test_watch_runs_the_command_and_sees_a_saved_file(tree: Path) -> None:
+    marker = tree / "ran.txt"
+    command = [sys.executable, "-c", f"open({str(marker)!r}, 'a').write('run\\n')"]
+    messages: list[str] = []
+
+    watch(tree, command, announce=messages.append, rounds=1)
+
+    assert marker.read_text() == "run\n"
+    assert any("polling every 1 s" in message for message in messages)
+    before = snapshot(tree / "katas")
+    (tree / "katas/phase1/greet.py").write_text(GREET_SOLVED + "\n# saved\n", encoding="utf-8")
+    assert snapshot(tree / "katas") != before
