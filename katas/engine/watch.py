@@ -15,12 +15,13 @@ from pathlib import Path
 POLL_SECONDS = 1.0
 
 
-def snapshot(folder: Path) -> dict[Path, int]:
-    """Modification times of every .py file under ``folder``."""
-    stamps: dict[Path, int] = {}
+def snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
+    """Modification time and size of every .py file under ``folder``."""
+    stamps: dict[Path, tuple[int, int]] = {}
     for path in folder.rglob("*.py"):
         try:
-            stamps[path] = path.stat().st_mtime_ns
+            status = path.stat()
+            stamps[path] = (status.st_mtime_ns, status.st_size)
         except FileNotFoundError:  # deleted between listing and stat (editors do this)
             continue
     return stamps
