@@ -31,7 +31,7 @@ from katas.engine.broker_common import (
     free_port,
     new_cluster_id,
 )
-from katas.engine.broker_docker import container_env
+from katas.engine.broker_docker import container_env, docker_broker, docker_unavailable_reason
 from katas.engine.broker_jars import (
     MIN_JAVA,
     ensure_jars,
@@ -127,6 +127,23 @@ def test_a_java_older_than_17_does_not_count(tmp_path: Path) -> None:
     done = run_python("-c", PROVIDE_AND_PRINT, env=env_without_brokers(str(tmp_path)))
 
     assert (done.returncode, done.stdout) == (3, NOTHING_FOUND + " (found Java 8)\n")
+
+
+# --- 2. Docker ---------------------------------------------------------------------------------
+
+
+def test_the_docker_path_gives_a_broker_or_says_why_not_in_one_line() -> None:
+    # Where Docker runs, this starts apache/kafka for real; where it does not (the machines this
+    # project is built on), the failure must still be a BrokerUnavailable, not a Docker traceback.
+    if docker_unavailable_reason() is None:
+        with docker_broker() as bootstrap_servers:
+            check_answers(bootstrap_servers)
+        return
+    with pytest.raises(BrokerUnavailable) as raised, docker_broker():
+        pass
+
+    assert str(raised.value).startswith("the apache/kafka:4.1.1 container did not start: ")
+    assert "\n" not in str(raised.value)
 
 
 # --- 3. local jars -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from katas.engine.broker_common import (
     SINGLE_NODE_SETTINGS,
     BrokerUnavailable,
     check_answers,
+    describe,
     docker_env_name,
     free_port,
     new_cluster_id,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
 
 CONTAINER_PORT = 9092  # PLAINTEXT_HOST inside the container; published on the chosen host port
+STARTED_LINE = "Kafka Server started"
 START_TIMEOUT_S = 120  # includes pulling the image the first time
 
 
@@ -43,7 +45,7 @@ def docker_unavailable_reason() -> str | None:
         # The same client testcontainers uses, so DOCKER_HOST and its config file are honoured.
         DockerClient(timeout=5).client.ping()
     except Exception as exc:  # the SDK raises many kinds; any of them means "no engine"
-        return one_line(f"{type(exc).__name__}: {exc}", 160)
+        return one_line(describe(exc), 160)
     return None
 
 
@@ -76,18 +78,21 @@ def docker_broker() -> Iterator[str]:
     from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
     host_port = free_port()
-    container = DockerContainer(KAFKA_IMAGE).with_envs(**container_env(host_port))
-    # (host ip, host port): published on loopback only, at the port the broker advertises.
-    container.ports[f"{CONTAINER_PORT}/tcp"] = ("127.0.0.1", host_port)  # type: ignore[assignment]
-    container.waiting_for(
-        LogMessageWaitStrategy("Kafka Server started").with_startup_timeout(START_TIMEOUT_S)
-    )
+    container: DockerContainer | None = None
     try:
+        # Creating the container object already talks to Docker, so it belongs inside the try.
+        container = DockerContainer(KAFKA_IMAGE).with_envs(**container_env(host_port))
+        # (host ip, host port): published on loopback only, at the port the broker advertises.
+        container.ports[f"{CONTAINER_PORT}/tcp"] = ("127.0.0.1", host_port)  # type: ignore[assignment]
+        container.waiting_for(
+            LogMessageWaitStrategy(STARTED_LINE).with_startup_timeout(START_TIMEOUT_S)
+        )
         container.start()
     except Exception as exc:
-        _remove_quietly(container)
+        if container is not None:
+            _remove_quietly(container)
         raise BrokerUnavailable(
-            one_line(f"the {KAFKA_IMAGE} container did not start: {type(exc).__name__}: {exc}")
+            one_line(f"the {KAFKA_IMAGE} container did not start: {describe(exc)}")
         ) from None
     try:
         bootstrap_servers = f"127.0.0.1:{host_port}"
