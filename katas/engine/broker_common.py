@@ -113,8 +113,13 @@ async def _answers_within(bootstrap_servers: str, timeout: float) -> None:
         except Exception as exc:  # any failure means "not yet"; the last one is reported
             last_error = exc
         await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
-    reason = f"{type(last_error).__name__}: {last_error}" if last_error else "timed out"
-    raise BrokerUnavailable(one_line(reason))
+    raise BrokerUnavailable(one_line(describe(last_error) if last_error else "timed out"))
+
+
+def describe(error: BaseException) -> str:
+    """``Type: message``, without repeating the type when the message already names it."""
+    name, text = type(error).__name__, str(error)
+    return text if text.startswith(name) else f"{name}: {text}".rstrip(": ")
 
 
 def check_answers(bootstrap_servers: str, timeout: float = ANSWER_TIMEOUT_S) -> None:
