@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import sys
 import time
@@ -43,6 +44,7 @@ SEEDED_START_TIME = 1_735_689_600.0  # 2025-01-01T00:00:00Z: the first event of 
 SEND_CHUNK = 2_000  # deliveries awaited together when sending as fast as possible
 LINGER_MS = 20  # let records gather into batches instead of one request per record
 MAX_BATCH_BYTES = 512 * 1024
+DELIVERY_TIMEOUT = 30.0  # seconds a delivery may take before we say the broker stopped answering
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,14 @@ async def send_events(
     async def settle() -> None:
         # Batching: send() only queues the record; awaiting the deliveries together lets the
         # producer pack many records into each request.
-        await asyncio.gather(*(delivery for delivery, _ in in_flight))
+        try:
+            async with asyncio.timeout(DELIVERY_TIMEOUT):
+                await asyncio.gather(*(delivery for delivery, _ in in_flight))
+        except TimeoutError:
+            raise cli_support.CliError(
+                f"Kafka stopped acknowledging for {DELIVERY_TIMEOUT:g} s "
+                f"after {tally.total} events were delivered"
+            ) from None
         tally.kinds.update(kind for _, kind in in_flight)
         in_flight.clear()
         bar.update(tally.total)
@@ -269,7 +278,11 @@ async def produce(args: argparse.Namespace) -> int:
         await producer.flush()
     finally:
         bar.close()
-        await producer.stop()
+        # stop() flushes what is still queued; a broker that stopped answering must not
+        # turn that into a wait without end.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(cli_support.CONNECT_TIMEOUT):
+                await producer.stop()
     print(tally.summary())
     return 0
 
