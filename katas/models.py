@@ -9,6 +9,8 @@ import base64
 
 import faust
 
+from katas.config import ErrorCode
+
 
 class SensorReading(faust.Record, serializer="json"):
     """One raw measurement from one sensor, as the producer writes it to ``sensor-readings``."""
@@ -67,3 +69,15 @@ class DeadLetter(faust.Record, serializer="json"):
 def encode_bytes(data: bytes | None) -> str | None:
     """Base64 text for ``data`` (None stays None): how DeadLetter stores raw bytes."""
     return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+class MalformedReading(Exception):
+    """A raw event that cannot become a SensorReading: why (``code``) and a sentence (``reason``).
+
+    Raised by ``parse_reading`` (task 2.1) and turned into a DeadLetter (task 2.3).
+    """
+
+    def __init__(self, code: ErrorCode, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason

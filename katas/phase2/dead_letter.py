@@ -9,8 +9,7 @@ Run: ``uv run pytest katas/phase2/test_dead_letter.py``
 
 from __future__ import annotations
 
-from katas.models import DeadLetter
-from katas.phase2.validation import MalformedReading
+from katas.models import DeadLetter, MalformedReading
 
 
 def to_dead_letter(

@@ -9,9 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from katas.config import ErrorCode
-from katas.models import DeadLetter
+from katas.models import DeadLetter, MalformedReading
 from katas.phase2.dead_letter import dead_letter_headers, to_dead_letter
-from katas.phase2.validation import MalformedReading
 
 ERROR = MalformedReading(ErrorCode.NOT_JSON, "not JSON: Expecting value")
 

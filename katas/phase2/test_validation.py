@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from katas.catalogue import MALFORMED_KINDS, MalformedKind, SensorFleet, to_bytes, valid_reading
 from katas.config import ErrorCode, settings
-from katas.phase2.validation import MalformedReading, parse_reading
+from katas.models import MalformedReading
+from katas.phase2.validation import parse_reading
 
 FLEET = SensorFleet.create(5, random.Random(2))
 

@@ -46,10 +46,11 @@ class Record(NamedTuple):
 async def prove_the_tasks_are_done() -> None:
     """Fail in milliseconds, with the stub's own message, before any broker or worker starts."""
     from katas.app import app
+    from katas.models import MalformedReading
     from katas.phase2.classify import classify
     from katas.phase2.dead_letter import dead_letter_headers, to_dead_letter
     from katas.phase2.enrichment import enrich_readings
-    from katas.phase2.validation import MalformedReading, parse_reading
+    from katas.phase2.validation import parse_reading
     from katas.testing import prepared_app, run_agent
 
     raw = to_bytes(valid_reading(random.Random(1), SensorFleet.create(1, random.Random(1)), 1, 0))

@@ -10,20 +10,9 @@ Run: ``uv run pytest katas/phase2/test_validation.py``
 
 from __future__ import annotations
 
-from katas.config import ErrorCode
-from katas.models import SensorReading
-
-
-class MalformedReading(Exception):
-    """A raw event that cannot become a SensorReading: why (``code``) and a sentence (``reason``).
-
-    Provided: raise it, don't change it.
-    """
-
-    def __init__(self, code: ErrorCode, reason: str) -> None:
-        super().__init__(f"{code}: {reason}")
-        self.code = code
-        self.reason = reason
+# You will need all three: raise MalformedReading(ErrorCode.NOT_JSON, "...") for a bad event.
+from katas.config import ErrorCode  # noqa: F401
+from katas.models import MalformedReading, SensorReading  # noqa: F401
 
 
 def parse_reading(raw: bytes | None) -> SensorReading:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from katas.models import DeadLetter, encode_bytes
-from katas.phase2.validation import MalformedReading
+from katas.models import DeadLetter, MalformedReading, encode_bytes
 
 
 def to_dead_letter(

@@ -6,20 +6,7 @@ import json
 import math
 
 from katas.config import ErrorCode, settings
-from katas.models import SensorReading
-
-
-class MalformedReading(Exception):
-    """A raw event that cannot become a SensorReading: why (``code``), and a sentence (``reason``).
-
-    Same class as in the stub, where it is provided.
-    """
-
-    def __init__(self, code: ErrorCode, reason: str) -> None:
-        super().__init__(f"{code}: {reason}")
-        self.code = code
-        self.reason = reason
-
+from katas.models import MalformedReading, SensorReading
 
 TEXT_FIELDS = ("reading_id", "sensor_id")
 NUMBER_FIELDS = ("temperature", "humidity", "timestamp")
