@@ -163,6 +163,23 @@ def test_reset_restores_the_shipped_stub_only_when_confirmed(
     assert stub.read_text(encoding="utf-8") == GREET_STUB
 
 
+def test_reset_prefers_the_stub_of_the_cloned_repository(
+    tree: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    git = ["git", "-c", "user.name=kata", "-c", "user.email=kata@example.invalid"]
+    improved = '"""Greet someone: the improved task card."""\n' + GREET_STUB
+    (tree / "katas/phase1/greet.py").write_text(improved, encoding="utf-8")
+    subprocess.run([*git, "commit", "-qam", "maintainers improve the stub"], cwd=tree, check=True)
+    clone = tmp_path_factory.mktemp("clone") / "katas-clone"
+    subprocess.run(["git", "clone", "-q", str(tree), str(clone)], check=True)
+    stub = clone / "katas/phase1/greet.py"
+    stub.write_text(GREET_SOLVED, encoding="utf-8")
+    subprocess.run([*git, "commit", "-qam", "my solution"], cwd=clone, check=True)
+
+    assert kata(clone, "reset", "1.1", "--yes") == 0
+    assert stub.read_text(encoding="utf-8") == improved
+
+
 def test_reset_outside_git_is_one_line_and_exit_1(
     tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

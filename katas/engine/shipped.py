@@ -1,9 +1,10 @@
 """Find a stub as it was shipped, for ``kata reset``.
 
-The shipped stub is the file's content in the commit that first added it
-(``git log --diff-filter=A --format=%H -- <path> | tail -1``): a learner's own commits come later,
-so they never count as "shipped". (If maintainers edit a stub after it was added, reset restores
-the first version; stubs are meant to stay stable once published.)
+The shipped stub is the file as the repository you cloned has it: ``origin/HEAD`` (your own
+commits live on your branch, not there, so they never count as "shipped", and a stub the
+maintainers improved since is restored in its newest form once you ``git fetch``). Without such a
+remote, it is the file's content in the commit that first added it
+(``git log --diff-filter=A --format=%H -- <path> | tail -1``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ def _git(root: Path, *args: str) -> str:
 
 
 def shipped_stub(root: Path, path: str) -> str:
-    """The content of ``path`` (repository-relative) as first committed."""
+    """The content of ``path`` (repository-relative) as shipped: see the module docstring."""
+    try:
+        return _git(root, "show", f"refs/remotes/origin/HEAD:{path}")
+    except NotShipped:
+        pass  # no clone remote (or the file is new there): fall back to the first version
     commits = _git(root, "log", "--diff-filter=A", "--format=%H", "--", path).split()
     if not commits:
         raise NotShipped(f"{path} was never committed in {root}, so there is no shipped version")
