@@ -18,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from hypothesis import given
 from hypothesis import strategies as st
 
+from katas.engine.broker_common import free_port
 from katas.engine.pytest_plugin import KafkaIsolation
 from katas.inspector import Record, escape_text, format_record, render_bytes
 
@@ -36,12 +37,6 @@ def run_inspector(
         env=env,
         timeout=CLI_TIMEOUT,
     )
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def create_topic(bootstrap: str, topic: str, partitions: int = 1) -> None:
@@ -256,7 +251,7 @@ def test_bad_arguments_exit_2_with_usage_and_one_error_line(args: list[str]) -> 
 
 @pytest.mark.parametrize("via", ["option", "environment"])
 def test_an_unreachable_broker_is_one_line_and_exit_1(via: str) -> None:
-    address = f"127.0.0.1:{closed_port()}"
+    address = f"127.0.0.1:{free_port()}"
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": address}
     args = ["--bootstrap-servers", address] if via == "option" else []
 

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -18,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from katas.catalogue import MALFORMED_KINDS
 from katas.config import Settings, Status
+from katas.engine.broker_common import free_port
 from katas.engine.pytest_plugin import KafkaIsolation
 from katas.producer import (
     KIND_HEADER,
@@ -40,12 +40,6 @@ def run_producer(*args: str, env: dict[str, str] | None = None) -> subprocess.Co
         env=env,
         timeout=CLI_TIMEOUT,
     )
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def read_topic(bootstrap: str, topic: str) -> dict[int, list[Any]]:
@@ -219,7 +213,7 @@ def test_a_bad_environment_variable_is_one_line_naming_it() -> None:
 
 @pytest.mark.parametrize("via", ["option", "environment"])
 def test_an_unreachable_broker_is_one_line_and_exit_1(via: str) -> None:
-    address = f"127.0.0.1:{closed_port()}"
+    address = f"127.0.0.1:{free_port()}"
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": address}
     args = ["--bootstrap-servers", address] if via == "option" else []
 

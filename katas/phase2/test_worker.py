@@ -11,7 +11,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from katas.catalogue import MALFORMED_BY_NAME, SensorFleet, to_bytes, valid_reading
 from katas.config import ErrorCode
+from katas.engine.broker_common import free_port
 from katas.engine.pytest_plugin import KafkaIsolation
 from katas.models import DeadLetter, EnrichedReading
 
@@ -61,13 +61,6 @@ async def prove_the_tasks_are_done() -> None:
     async with prepared_app(app), run_agent(enrich_readings) as run:
         await run.put(raw, key=b"k")
         await run.put(b"not json", key=b"k")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def create_topics(servers: str, names: list[str]) -> None:
