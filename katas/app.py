@@ -35,7 +35,9 @@ class PipelineTopics:
     """The four topics of the pipeline, declared once on one app."""
 
     def __init__(self, app: faust.App, config: Settings = settings) -> None:
-        names = config.topics
+        names, partitions = config.topics, config.topic_partitions
+        # internal=True: the app owns these topics, so Faust itself creates a topic it consumes,
+        # with `partitions` partitions, before subscribing (not the broker, with its default).
         # Raw bytes on purpose: the enrichment agent must see malformed events to dead-letter them.
         # If Faust decoded them, a bad event would fail inside Faust and never reach our code.
         self.readings = app.topic(
@@ -44,17 +46,52 @@ class PipelineTopics:
             value_type=bytes,
             key_serializer="raw",
             value_serializer="raw",
+            internal=True,
+            partitions=partitions,
         )
         self.enriched = app.topic(
-            names.enriched, key_type=str, value_type=EnrichedReading, key_serializer="raw"
+            names.enriched,
+            key_type=str,
+            value_type=EnrichedReading,
+            key_serializer="raw",
+            internal=True,
+            partitions=partitions,
         )
         self.dead_letter = app.topic(
-            names.dead_letter, key_type=bytes, value_type=DeadLetter, key_serializer="raw"
+            names.dead_letter,
+            key_type=bytes,
+            value_type=DeadLetter,
+            key_serializer="raw",
+            internal=True,
+            partitions=partitions,
         )
         self.window_aggregates = app.topic(
-            names.window_aggregates, key_type=str, value_type=WindowAggregate, key_serializer="raw"
+            names.window_aggregates,
+            key_type=str,
+            value_type=WindowAggregate,
+            key_serializer="raw",
+            internal=True,
+            partitions=partitions,
         )
+
+    def all(self) -> tuple[faust.TopicT, ...]:
+        """Every topic of the pipeline."""
+        return (self.readings, self.enriched, self.dead_letter, self.window_aggregates)
 
 
 app = create_app()
 topics = PipelineTopics(app)
+
+
+async def declare_topics() -> None:
+    """Create the pipeline's topics with ``topic_partitions`` partitions when a worker starts.
+
+    Faust creates only the topics it owns (changelogs); a topic an agent merely sends to would be
+    auto-created by the broker with its own default partition count, and tables in later phases
+    need their source topics partitioned like their changelogs.
+    """
+    for topic in topics.all():
+        await topic.maybe_declare()
+
+
+app.task(declare_topics)  # runs once in every worker, at start-up

@@ -3,7 +3,8 @@
 Each event is one reading from a small fleet of sensors, as compact JSON bytes keyed by its
 ``sensor_id`` (so one sensor's readings stay in order on one partition). With
 ``--include-bad`` about 10% of the events are broken in one of the ways listed in
-``katas.catalogue.MALFORMED_KINDS``; they keep the key of the sensor they were derived from.
+``katas.catalogue.MALFORMED_KINDS``, dealt like a shuffled deck so that every kind occurs
+once before any repeats; they keep the key of the sensor they were derived from.
 
 Reproducible runs: everything in an event, including its ``timestamp`` field, comes from
 ``--seed`` and ``--start-time``. With ``--seed`` and no ``--start-time`` the first event is
@@ -66,15 +67,24 @@ def generate_events(
     step: float,
 ) -> Iterator[Event]:
     """``count`` events; the same arguments always give the same events (with a seed)."""
-    from katas.catalogue import MALFORMED_KINDS, SensorFleet, to_bytes, valid_reading
+    from katas.catalogue import (
+        MALFORMED_KINDS,
+        MalformedKind,
+        SensorFleet,
+        to_bytes,
+        valid_reading,
+    )
 
     rng = random.Random(seed)
     fleet = SensorFleet.create(sensors, rng)
+    deck: list[MalformedKind] = []  # dealt like cards: every kind occurs once per len(deck) draws
     for sequence in range(count):
         reading = valid_reading(rng, fleet, sequence, start_time + sequence * step)
         key = str(reading["sensor_id"]).encode()
         if include_bad and rng.random() < BAD_SHARE:
-            kind = rng.choice(MALFORMED_KINDS)
+            if not deck:
+                deck = rng.sample(MALFORMED_KINDS, len(MALFORMED_KINDS))
+            kind = deck.pop()
             yield Event(key, kind.build(reading), kind.name)
         else:
             yield Event(key, to_bytes(reading), VALID)

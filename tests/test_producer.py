@@ -265,6 +265,19 @@ def test_malformed_events_keep_the_key_of_the_sensor_they_came_from() -> None:
     assert 100 < len(malformed) < 300
 
 
+@pytest.mark.parametrize("seed", [1, 7, 42])
+def test_every_malformed_kind_occurs_once_before_any_repeats(seed: int) -> None:
+    kinds = [event.kind for event in seeded_events(2000, seed=seed) if event.kind != VALID]
+    size = len(MALFORMED_KINDS)
+
+    for start in range(0, len(kinds) - size + 1, size):
+        dealt = kinds[start : start + size]
+        assert sorted(dealt) == sorted(kind.name for kind in MALFORMED_KINDS), (
+            f"malformed events {start}..{start + size - 1} of seed {seed} were {dealt}; "
+            f"expected each of the {size} kinds once"
+        )
+
+
 def test_event_times_come_from_the_start_time_and_the_interval() -> None:
     events = generate_events(4, seed=1, sensors=2, include_bad=False, start_time=1_000.0, step=2.5)
 

@@ -26,7 +26,7 @@ ANSWER_TIMEOUT_S = 10.0  # how long a broker gets to answer a metadata request
 # A single node must not wait for replicas it will never have: without replication 1 and min ISR 1
 # on the internal topics, consumer groups and transactions hang.
 SINGLE_NODE_SETTINGS: dict[str, str] = {
-    "num.partitions": "1",
+    "num.partitions": "4",  # = KATA_TOPIC_PARTITIONS default: auto-created topics match the app
     "auto.create.topics.enable": "true",
     "offsets.topic.replication.factor": "1",
     "offsets.topic.num.partitions": "1",
