@@ -1,0 +1,169 @@
+"""A real Faust worker in a subprocess, and a reader for its output topics (provided).
+
+Integration tests use it to run ``faust -A katas.main worker`` against a real broker::
+
+    with running_worker(isolation.env(), tmp_path, phases="2") as worker:
+        ...  # produce input
+        records = asyncio.run(read_records(servers, [topic], expected=500, worker=worker))
+
+The worker inherits ``KATA_IMPL``, so it runs your modules, or the solutions under --solutions.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from katas.engine.broker_common import free_port
+
+STOP_TIMEOUT_S = 30.0  # SIGTERM first: a clean stop commits offsets; then SIGKILL
+
+
+class Record(NamedTuple):
+    """One Kafka record as a test sees it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+
+
+class WorkerDied(AssertionError):
+    """The worker exited while a test still needed it; the message ends with its log."""
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A running worker subprocess and its log file."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    web_port: int
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def check_alive(self) -> None:
+        """Raise WorkerDied (with the log's tail) if the worker has exited."""
+        if self.process.poll() is not None:
+            raise WorkerDied(
+                f"the worker exited with {self.process.returncode}; its log ends:\n"
+                + self.log_tail()
+            )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@contextmanager
+def running_worker(env: Mapping[str, str], workdir: Path, *, phases: str) -> Iterator[Worker]:
+    """Start a worker for ``phases`` (``KATA_PHASES``) in ``workdir``; stop it on exit."""
+    web_port = free_port()
+    log = workdir / "worker.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "faust", "-A", "katas.main", "worker", "-l", "info"],
+            cwd=workdir,  # the worker writes its <app-id>-data/ directory here
+            env={**env, "KATA_PHASES": phases, "KATA_WEB_PORT": str(web_port)},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    worker = Worker(process, log, web_port)
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+async def create_topics(servers: str, names: list[str], partitions: int) -> None:
+    """Create ``names`` with ``partitions`` partitions each (they must not exist yet)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names]
+        )
+    finally:
+        await admin.close()
+
+
+async def topic_partitions(servers: str, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of ``topics``; AssertionError if one does not exist (it is not created)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        # list_topics first: describing a missing topic would make the broker auto-create it.
+        missing = sorted(set(topics) - set(await admin.list_topics()))
+        if missing:
+            raise AssertionError(f"these topics do not exist: {missing}")
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return [TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]]
+
+
+async def read_records(
+    servers: str,
+    topics: list[str],
+    expected: int,
+    *,
+    worker: Worker | None = None,
+    timeout: float = 120.0,
+    settle_ms: int = 2000,
+) -> list[Record]:
+    """Records of ``topics`` from the beginning (read_committed) until ``expected`` arrived.
+
+    Returns early only after ``settle_ms`` of silence once ``expected`` is reached, so that
+    duplicates that would follow are caught too. ``timeout`` bounds the wait; it is a guard
+    against a hang, not a performance assertion.
+    """
+    partitions = await topic_partitions(servers, topics)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=servers, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    records: list[Record] = []
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if worker is not None:
+                worker.check_alive()
+            enough = len(records) >= expected
+            batches = await consumer.getmany(timeout_ms=settle_ms if enough else 500)
+            for batch in batches.values():
+                records.extend(
+                    Record(
+                        r.topic,
+                        r.partition,
+                        r.offset,
+                        r.key,
+                        r.value,
+                        {name: bytes(value) for name, value in r.headers},
+                    )
+                    for r in batch
+                )
+            if enough and not batches:
+                break
+    finally:
+        await consumer.stop()
+    return records
