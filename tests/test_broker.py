@@ -72,8 +72,24 @@ async def producer_for(bootstrap: str, **options: str) -> AsyncIterator[AIOKafka
         await producer.stop()
 
 
+async def one_partition_topic(isolation: KafkaIsolation, name: str) -> tuple[str, str]:
+    """``(bootstrap, topic)``: a new topic of this test with ONE partition, so order is total.
+
+    Created explicitly: an auto-created topic gets the broker's default partition count.
+    """
+    bootstrap, topic = isolation.bootstrap_servers, isolation.topic(name)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await asyncio.wait_for(admin.start(), WAIT_S)
+    try:
+        new = NewTopic(topic, num_partitions=1, replication_factor=1)
+        await asyncio.wait_for(admin.create_topics([new]), WAIT_S)
+    finally:
+        await admin.close()
+    return bootstrap, topic
+
+
 async def test_records_come_back_in_order_with_their_keys(kafka_isolation: KafkaIsolation) -> None:
-    bootstrap, topic = kafka_isolation.bootstrap_servers, kafka_isolation.topic("plain")
+    bootstrap, topic = await one_partition_topic(kafka_isolation, "plain")
     sent = [(b"sensor-1", b"21.5"), (b"sensor-2", b"22.0"), (b"sensor-1", b"23.5")]
     async with producer_for(bootstrap) as producer:
         for key, value in sent:
@@ -88,7 +104,7 @@ async def test_records_come_back_in_order_with_their_keys(kafka_isolation: Kafka
 async def test_a_committed_group_offset_is_visible_to_the_admin(
     kafka_isolation: KafkaIsolation,
 ) -> None:
-    bootstrap, topic = kafka_isolation.bootstrap_servers, kafka_isolation.topic("grouped")
+    bootstrap, topic = await one_partition_topic(kafka_isolation, "grouped")
     group = f"{kafka_isolation.app_id}-group"
     async with producer_for(bootstrap) as producer:
         for value in (b"a", b"b", b"c"):
@@ -111,7 +127,7 @@ async def test_a_committed_group_offset_is_visible_to_the_admin(
 async def test_read_committed_sees_a_transaction_only_after_commit(
     kafka_isolation: KafkaIsolation,
 ) -> None:
-    bootstrap, topic = kafka_isolation.bootstrap_servers, kafka_isolation.topic("txn-commit")
+    bootstrap, topic = await one_partition_topic(kafka_isolation, "txn-commit")
     partition = TopicPartition(topic, 0)
     async with producer_for(bootstrap, transactional_id=f"{kafka_isolation.app_id}-c") as producer:
         await asyncio.wait_for(producer.begin_transaction(), WAIT_S)
@@ -131,7 +147,7 @@ async def test_read_committed_sees_a_transaction_only_after_commit(
 async def test_an_aborted_transaction_is_gone_for_read_committed_only(
     kafka_isolation: KafkaIsolation,
 ) -> None:
-    bootstrap, topic = kafka_isolation.bootstrap_servers, kafka_isolation.topic("txn-abort")
+    bootstrap, topic = await one_partition_topic(kafka_isolation, "txn-abort")
     async with producer_for(bootstrap, transactional_id=f"{kafka_isolation.app_id}-a") as producer:
         await asyncio.wait_for(producer.begin_transaction(), WAIT_S)
         await asyncio.wait_for(producer.send_and_wait(topic, b"aborted"), WAIT_S)
