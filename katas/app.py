@@ -9,6 +9,8 @@ and register their agents, tables and pages on ``app``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import faust
 
 from katas.config import Settings, settings
@@ -35,44 +37,28 @@ class PipelineTopics:
     """The four topics of the pipeline, declared once on one app."""
 
     def __init__(self, app: faust.App, config: Settings = settings) -> None:
-        names, partitions = config.topics, config.topic_partitions
-        # internal=True: the app owns these topics, so Faust itself creates a topic it consumes,
-        # with `partitions` partitions, before subscribing (not the broker, with its default).
+        names = config.topics
+
+        def owned(name: str, key_type: type, value_type: type, **options: Any) -> faust.TopicT:
+            # internal=True: the app owns the topic, so Faust itself creates a topic it consumes,
+            # with topic_partitions partitions, before subscribing (not the broker, with its own
+            # default). Keys are plain bytes/text on the wire ("raw"), values JSON unless stated.
+            return app.topic(
+                name,
+                key_type=key_type,
+                value_type=value_type,
+                key_serializer="raw",
+                internal=True,
+                partitions=config.topic_partitions,
+                **options,
+            )
+
         # Raw bytes on purpose: the enrichment agent must see malformed events to dead-letter them.
         # If Faust decoded them, a bad event would fail inside Faust and never reach our code.
-        self.readings = app.topic(
-            names.readings,
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-            internal=True,
-            partitions=partitions,
-        )
-        self.enriched = app.topic(
-            names.enriched,
-            key_type=str,
-            value_type=EnrichedReading,
-            key_serializer="raw",
-            internal=True,
-            partitions=partitions,
-        )
-        self.dead_letter = app.topic(
-            names.dead_letter,
-            key_type=bytes,
-            value_type=DeadLetter,
-            key_serializer="raw",
-            internal=True,
-            partitions=partitions,
-        )
-        self.window_aggregates = app.topic(
-            names.window_aggregates,
-            key_type=str,
-            value_type=WindowAggregate,
-            key_serializer="raw",
-            internal=True,
-            partitions=partitions,
-        )
+        self.readings = owned(names.readings, bytes, bytes, value_serializer="raw")
+        self.enriched = owned(names.enriched, str, EnrichedReading)
+        self.dead_letter = owned(names.dead_letter, bytes, DeadLetter)
+        self.window_aggregates = owned(names.window_aggregates, str, WindowAggregate)
 
     def all(self) -> tuple[faust.TopicT, ...]:
         """Every topic of the pipeline."""
