@@ -17,9 +17,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
-
 if TYPE_CHECKING:
     from katas.config import Settings
 
@@ -50,6 +47,10 @@ def load_settings() -> Settings:
 
 def run(main: Callable[[], Awaitable[int]]) -> int:
     """Run an async CLI body and turn every expected failure into one line and an exit code."""
+    # aiokafka is imported where it is used: `kata` takes its argparse types from this module
+    # and must start fast.
+    from aiokafka.errors import KafkaError
+
     # aiokafka logs connection failures itself; we report them once, in our own words.
     logging.getLogger("aiokafka").addHandler(logging.NullHandler())
     logging.getLogger("aiokafka").propagate = False
@@ -89,6 +90,8 @@ def unreachable(bootstrap_servers: str) -> CliError:
 @asynccontextmanager
 async def admin_client(bootstrap_servers: str) -> AsyncIterator[Any]:
     """A started AIOKafkaAdminClient, or a CliError within CONNECT_TIMEOUT seconds."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, request_timeout_ms=int(CONNECT_TIMEOUT * 1000)
     )
@@ -101,6 +104,8 @@ async def admin_client(bootstrap_servers: str) -> AsyncIterator[Any]:
 
 async def start_within_timeout(client: Any, bootstrap_servers: str) -> None:
     """``await client.start()``, turning a silent or refusing broker into one clear error."""
+    from aiokafka.errors import KafkaError
+
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT):
             await client.start()
@@ -148,6 +153,13 @@ def bootstrap_servers(text: str) -> str:
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise argparse.ArgumentTypeError(f"expected host:port, got {entry!r}")
     return ",".join(entries)
+
+
+def port_number(text: str) -> int:
+    value = _parse(int, text, "a port number")
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port between 1 and 65535, got {text!r}")
+    return value
 
 
 def non_empty(text: str) -> str:

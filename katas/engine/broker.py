@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
+from katas.cli_support import port_number
 from katas.engine.broker_common import (
     ANSWER_TIMEOUT_S,
     KAFKA_VERSION,
@@ -145,22 +146,12 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (try --help)\n")
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not between 1 and 65535")
-    return port
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _OneLineParser(
         prog="python -m katas.engine.broker",
         description="Run a local Apache Kafka broker (Java 17+) in the foreground until Ctrl-C.",
     )
-    parser.add_argument("--port", type=_port, default=9092, help="port on 127.0.0.1 (9092)")
+    parser.add_argument("--port", type=port_number, default=9092, help="port on 127.0.0.1 (9092)")
     args = parser.parse_args(argv)
     return serve(args.port)
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from katas.cli_support import port_number
 from katas.engine import switch
 from katas.engine.manifest import Manifest, ManifestError, Task, load, repository_root
 from katas.engine.progress import render, task_progress
@@ -72,18 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("task", help="task id, e.g. 2.2")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     broker = commands.add_parser("broker", help="run a local Apache Kafka broker (Java 17+)")
-    broker.add_argument("--port", type=_port, default=9092, help="listener port (default 9092)")
+    broker.add_argument(
+        "--port", type=port_number, default=9092, help="listener port (default 9092)"
+    )
     return parser
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port must be a number, not {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 1..65535, not {port}")
-    return port
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from typing import NamedTuple
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from katas import cli_support
 from katas.engine.broker_common import free_port
 
 STOP_TIMEOUT_S = 30.0  # SIGTERM first: a clean stop commits offsets; then SIGKILL
@@ -107,17 +108,12 @@ async def create_topics(servers: str, names: list[str], partitions: int) -> None
 
 async def topic_partitions(servers: str, topics: list[str]) -> list[TopicPartition]:
     """Every partition of ``topics``; AssertionError if one does not exist (it is not created)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15_000)
-    await admin.start()
-    try:
-        # list_topics first: describing a missing topic would make the broker auto-create it.
-        missing = sorted(set(topics) - set(await admin.list_topics()))
-        if missing:
-            raise AssertionError(f"these topics do not exist: {missing}")
-        described = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
-    return [TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]]
+    async with cli_support.admin_client(servers) as admin:
+        known = await cli_support.topic_partitions(admin)
+    missing = sorted(set(topics) - set(known))
+    if missing:
+        raise AssertionError(f"these topics do not exist: {missing}")
+    return [TopicPartition(topic, partition) for topic in topics for partition in known[topic]]
 
 
 async def read_records(
