@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ import pytest
 from katas.engine import switch
 from katas.engine.cli import main
 from katas.engine.runner import run_pytest
-from katas.engine.watch import snapshot, watch
+from katas.engine.watch import watch
 
 MANIFEST = """
 [[phase]]
@@ -38,6 +40,7 @@ stub = "katas/phase1/shout.py"
 tests = ["katas/phase1/test_shout.py"]
 hint = "Upper-case what greet returns."
 """
+WATCH_WAIT_S = 20.0  # a bound on a hang, not a performance assertion
 GREET_STUB = """def greet(name: str) -> str:
     raise NotImplementedError("task 1.1: greet someone — run `uv run kata hint 1.1`")
 """
@@ -261,15 +264,42 @@ def test_the_report_records_which_stub_raised(tree: Path) -> None:
     assert run.report.implementation == switch.LEARNER
 
 
-def test_watch_runs_the_command_and_sees_a_saved_file(tree: Path) -> None:
+@pytest.mark.parametrize("poll", [False, True], ids=["file-events", "polling"])
+def test_watch_reruns_the_command_when_a_file_is_saved(tree: Path, poll: bool) -> None:
     marker = tree / "ran.txt"
     command = [sys.executable, "-c", f"open({str(marker)!r}, 'a').write('run\\n')"]
     messages: list[str] = []
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=watch,
+        args=(tree, command),
+        kwargs={"poll": poll, "announce": messages.append, "rounds": 2, "stop": stop},
+    )
+    watcher.start()
+    try:
+        deadline = time.monotonic() + WATCH_WAIT_S
+        while not any("watching" in message for message in messages):
+            assert time.monotonic() < deadline, f"watch never started waiting: {messages}"
+            time.sleep(0.05)
+        time.sleep(0.5)  # the watcher is waiting now; a save must wake it
+        (tree / "katas/phase1/greet.py").write_text(GREET_SOLVED, encoding="utf-8")
+        watcher.join(WATCH_WAIT_S)
+    finally:
+        stop.set()
+        watcher.join(WATCH_WAIT_S)
 
-    watch(tree, command, announce=messages.append, rounds=1)
+    assert marker.read_text() == "run\nrun\n", (
+        f"expected the command to run once at start and once after the save; messages: {messages}"
+    )
+    expected = "polling every 1 s" if poll else "file events"
+    assert any(expected in message for message in messages), messages
 
-    assert marker.read_text() == "run\n"
-    assert any("polling every 1 s" in message for message in messages)
-    before = snapshot(tree / "katas")
-    (tree / "katas/phase1/greet.py").write_text(GREET_SOLVED + "\n# saved\n", encoding="utf-8")
-    assert snapshot(tree / "katas") != before
+
+def test_watch_stops_waiting_when_told(tree: Path) -> None:
+    stop = threading.Event()
+    stop.set()
+    messages: list[str] = []
+
+    watch(tree, [sys.executable, "-c", "pass"], announce=messages.append, stop=stop)
+
+    assert sum(message.startswith("$ ") for message in messages) == 1

@@ -25,7 +25,7 @@ from katas.engine.progress import render, task_progress
 from katas.engine.report import PASSED
 from katas.engine.runner import RunFailed, run_pytest
 from katas.engine.shipped import NotShipped, shipped_stub
-from katas.engine.watch import pytest_command, watch
+from katas.engine.watch import poll_requested, pytest_command, watch
 
 USAGE_ERROR, RUNTIME_ERROR = 2, 1
 
@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     hint.add_argument("task", help="task id, e.g. 2.2")
     watch_command = commands.add_parser("watch", help="re-run tests whenever you save a file")
     watch_command.add_argument("phase", nargs="?", type=int, help="phase number (default: all)")
+    watch_command.add_argument(
+        "--poll",
+        action="store_true",
+        help="compare file times every second instead of waiting for file events "
+        "(for folders where events never arrive; or set KATA_WATCH_POLL=1)",
+    )
     solution = commands.add_parser("solution", help="show the reference solution once you pass")
     solution.add_argument("task", help="task id, e.g. 2.2")
     reset = commands.add_parser("reset", help="restore a task's stub as shipped")
@@ -111,7 +117,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     if command == "hint":
         return _hint(_task(manifest, arguments.task))
     if command == "watch":
-        return _watch(manifest, solutions, arguments.phase)
+        return _watch(manifest, solutions, arguments.phase, arguments.poll or poll_requested())
     if command == "solution":
         return _solution(manifest, solutions, _task(manifest, arguments.task))
     if command == "reset":
@@ -150,7 +156,7 @@ def _hint(task: Task) -> int:
     return 0
 
 
-def _watch(manifest: Manifest, solutions: bool, phase_id: int | None) -> int:
+def _watch(manifest: Manifest, solutions: bool, phase_id: int | None, poll: bool) -> int:
     if phase_id is None:
         targets = [phase.folder for phase in manifest.phases]
     else:
@@ -160,7 +166,7 @@ def _watch(manifest: Manifest, solutions: bool, phase_id: int | None) -> int:
             raise UsageError(str(exc)) from None
     command = pytest_command(targets) + (["--solutions"] if solutions else [])
     try:
-        watch(manifest.root, command)
+        watch(manifest.root, command, poll=poll)
     except KeyboardInterrupt:
         print("\nstopped watching")
     return 0

@@ -1,18 +1,21 @@
-"""``kata watch``: re-run a phase's tests whenever a .py file under katas/ changes.
+"""``kata watch``: re-run a phase's tests whenever a .py file under katas/ is saved.
 
-Polling every second keeps it dependency-free and works on every file system (including
-mounted folders where inotify events never arrive).
+It waits for file-system events (watchfiles: inotify, FSEvents, ...). Where events never arrive,
+as in some mounted or network folders, ``kata watch --poll`` (or KATA_WATCH_POLL=1) compares
+modification times every second instead; so does a machine where watchfiles cannot start.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 POLL_SECONDS = 1.0
+DEBOUNCE_MS = 300  # editors save in several steps: one run per save, not one per step
 
 
 def snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
@@ -27,31 +30,72 @@ def snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
     return stamps
 
 
+def polled_changes(folder: Path, stop: threading.Event) -> Iterator[bool]:
+    """Yield True once per change of a .py file under ``folder``, by polling."""
+    previous = snapshot(folder)
+    while not stop.wait(POLL_SECONDS):
+        current = snapshot(folder)
+        if current != previous:
+            previous = current
+            yield True
+
+
+def event_changes(folder: Path, stop: threading.Event) -> Iterator[bool]:
+    """Yield True once per batch of .py file events under ``folder``."""
+    from watchfiles import PythonFilter, watch
+
+    for _batch in watch(folder, watch_filter=PythonFilter(), debounce=DEBOUNCE_MS, stop_event=stop):
+        yield True
+
+
+def changes(folder: Path, stop: threading.Event, *, poll: bool) -> tuple[str, Iterator[bool]]:
+    """How changes are detected (for the user) and the iterator that reports them."""
+    if not poll:
+        try:
+            import watchfiles  # noqa: F401  (only to learn whether it can be used)
+        except ImportError:
+            poll = True
+    if poll:
+        return f"polling every {POLL_SECONDS:g} s", polled_changes(folder, stop)
+    return "file events", event_changes(folder, stop)
+
+
+def poll_requested() -> bool:
+    return os.environ.get("KATA_WATCH_POLL", "").strip() not in ("", "0")
+
+
 def watch(
     root: Path,
     command: Sequence[str],
     *,
+    poll: bool = False,
     announce: Callable[[str], None] = print,
     rounds: int | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
     """Run ``command`` now and after every change under ``root/katas``; Ctrl-C ends the loop.
 
-    ``rounds`` bounds the number of runs (tests use it); None means forever.
+    ``rounds`` bounds the number of runs and ``stop`` ends the wait early (tests use both).
     """
     folder = root / "katas"
+    stop = stop or threading.Event()
+    how, events = changes(folder, stop, poll=poll)
     runs = 0
-    previous = snapshot(folder)
-    while rounds is None or runs < rounds:
+    while True:
         announce(f"$ {' '.join(command)}")
         subprocess.run(command, cwd=root, check=False)
         runs += 1
-        announce(f"watching {folder} for changes (polling every {POLL_SECONDS:g} s, Ctrl-C stops)")
-        while rounds is None or runs < rounds:
-            time.sleep(POLL_SECONDS)
-            current = snapshot(folder)
-            if current != previous:
-                previous = current
-                break
+        if rounds is not None and runs >= rounds:
+            return
+        announce(f"watching {folder} for changes ({how}; Ctrl-C stops)")
+        try:
+            changed = next(events, False)
+        except OSError as exc:  # e.g. the system's inotify watch limit is reached
+            how, events = changes(folder, stop, poll=True)
+            announce(f"file events are unavailable ({exc}); {how} instead")
+            changed = next(events, False)
+        if not changed:
+            return  # stopped
 
 
 def pytest_command(targets: Sequence[str]) -> list[str]:
