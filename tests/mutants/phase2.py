@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
-from typing import Any
+from typing import Any, cast
 
+from katas.models import MalformedReading, SensorReading
+from solutions.phase2.validation import parse_reading
 from tests.mutants import Mutant, replace
 
 
@@ -42,12 +45,12 @@ def _nan_accepted() -> None:
     def parse_reading(raw: bytes | None) -> Any:
         try:
             return original(raw)
-        except module.MalformedReading as error:
+        except MalformedReading as error:
             if error.code != "not_finite":
                 raise
         # The mistake: no finiteness check, so NaN/Infinity pass through.
-        document = module.json.loads(raw.decode("utf-8"))  # type: ignore[union-attr]
-        return module.SensorReading(**document)
+        document = json.loads(raw.decode("utf-8") if raw else "{}")
+        return SensorReading(**document)
 
     original = module.parse_reading
     replace(module, "parse_reading", parse_reading)
@@ -63,13 +66,13 @@ def _type_checked_before_missing() -> None:
             # The mistake: one pass over the fields, checking presence and type together.
             for name in module.REQUIRED_FIELDS:
                 if name not in document:
-                    raise module.MalformedReading(ErrorCode.MISSING_FIELD, f"missing {name}")
+                    raise MalformedReading(ErrorCode.MISSING_FIELD, f"missing {name}")
                 if name in module.TEXT_FIELDS:
                     module._require_text(name, document[name])
                 else:
                     number = module._require_number(name, document[name])
                     if not math.isfinite(number):
-                        raise module.MalformedReading(ErrorCode.NOT_FINITE, f"{name} not finite")
+                        raise MalformedReading(ErrorCode.NOT_FINITE, f"{name} not finite")
         return original(raw)
 
     original = module.parse_reading
@@ -123,8 +126,8 @@ def _enriched_keyed_by_reading_id() -> None:
 
     async def route(event: Any) -> Any:
         try:
-            reading = module.parse_reading(event.value)
-        except module.MalformedReading:
+            reading = parse_reading(event.value)
+        except MalformedReading:
             return await original(event)
         enriched = module.enrich(reading)
         await topics.enriched.send(key=enriched.reading_id, value=enriched)  # the mistake
@@ -140,8 +143,8 @@ def _dead_letters_dropped() -> None:
 
     async def route(event: Any) -> Any:
         try:
-            reading = module.parse_reading(event.value)
-        except module.MalformedReading as error:
+            reading = parse_reading(event.value)
+        except MalformedReading as error:
             return error.code  # the mistake: logged and skipped, never sent anywhere
         enriched = module.enrich(reading)
         await topics.enriched.send(key=enriched.sensor_id, value=enriched)
@@ -160,7 +163,7 @@ def _dead_letter_keyed_by_nothing() -> None:
             self.value, self.key, self.message = event.value, None, event.message
 
     async def route(event: Any) -> Any:
-        return await original(WithoutKey(event))
+        return await original(cast(Any, WithoutKey(event)))
 
     original = module.route
     replace(module, "route", route)
