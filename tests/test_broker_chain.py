@@ -18,9 +18,10 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, cast
 
 import pytest
+import yaml
 
 from katas.engine.broker import NOTHING_FOUND, BrokerUnavailable, provide_broker
 from katas.engine.broker_common import (
@@ -271,10 +272,17 @@ def test_a_bad_port_is_a_one_line_usage_error(bad: str) -> None:
 # --- the same settings everywhere ----------------------------------------------------------------
 
 
+def compose_service() -> dict[str, Any]:
+    """The ``kafka`` service of docker-compose.yml, parsed as YAML."""
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    return cast(dict[str, Any], compose["services"]["kafka"])
+
+
 def compose_environment() -> dict[str, str]:
-    """The kafka service's environment in docker-compose.yml (written as KEY: "value" lines)."""
-    text = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
-    return dict(re.findall(r'^\s+((?:KAFKA_|CLUSTER_ID)\w*): "([^"]*)"\s*$', text, re.MULTILINE))
+    """The kafka service's environment; every value is a string, as Docker passes it."""
+    environment = compose_service()["environment"]
+    assert all(isinstance(value, str) for value in environment.values()), environment
+    return cast(dict[str, str], environment)
 
 
 def test_docker_compose_carries_every_single_node_setting() -> None:
@@ -288,9 +296,11 @@ def test_docker_compose_carries_every_single_node_setting() -> None:
 
 
 def test_docker_compose_publishes_on_loopback_only() -> None:
-    text = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
+    service = compose_service()
 
-    assert re.findall(r'^\s+- "([\d.:]+)"\s*$', text, re.MULTILINE) == ["127.0.0.1:9092:9092"]
+    assert service["ports"] == ["127.0.0.1:9092:9092"]
+    assert service["image"] == "apache/kafka:4.1.1"
+    assert "kafka-broker-api-versions.sh" in " ".join(service["healthcheck"]["test"])
 
 
 def test_the_testcontainers_broker_matches_docker_compose_and_advertises_its_port() -> None:
