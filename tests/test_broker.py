@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from katas.engine.pytest_plugin import KafkaIsolation
+from katas.engine.worker import create_topics
 
 WAIT_S = 30.0  # upper bound for any single wait on the broker
 
@@ -78,13 +79,7 @@ async def one_partition_topic(isolation: KafkaIsolation, name: str) -> tuple[str
     Created explicitly: an auto-created topic gets the broker's default partition count.
     """
     bootstrap, topic = isolation.bootstrap_servers, isolation.topic(name)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await asyncio.wait_for(admin.start(), WAIT_S)
-    try:
-        new = NewTopic(topic, num_partitions=1, replication_factor=1)
-        await asyncio.wait_for(admin.create_topics([new]), WAIT_S)
-    finally:
-        await admin.close()
+    await asyncio.wait_for(create_topics(bootstrap, [topic], partitions=1), WAIT_S)
     return bootstrap, topic
 
 

@@ -14,12 +14,13 @@ import time
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 from hypothesis import given
 from hypothesis import strategies as st
 
 from katas.engine.broker_common import free_port
 from katas.engine.pytest_plugin import KafkaIsolation
+from katas.engine.worker import create_topics
 from katas.inspector import Record, escape_text, format_record, render_bytes
 
 CLI_TIMEOUT = 60  # a bound on a hung CLI, not a performance assertion
@@ -37,15 +38,6 @@ def run_inspector(
         env=env,
         timeout=CLI_TIMEOUT,
     )
-
-
-async def create_topic(bootstrap: str, topic: str, partitions: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, partitions, 1)])
-    finally:
-        await admin.close()
 
 
 async def topic_names(bootstrap: str) -> list[str]:
@@ -92,7 +84,7 @@ async def test_shows_the_newest_n_of_m_records_oldest_first(
     kafka_isolation: KafkaIsolation,
 ) -> None:
     bootstrap, topic = kafka_isolation.bootstrap_servers, kafka_isolation.topic("readings")
-    await create_topic(bootstrap, topic, partitions=3)
+    await create_topics(bootstrap, [topic], partitions=3)
     start_ms = int(time.time() * 1000) - 60_000
     values = [json.dumps({"n": n}).encode() for n in range(25)]
     keys = [f"sensor-{n % 5}".encode() for n in range(25)]
@@ -112,7 +104,7 @@ async def test_limit_larger_than_the_topic_shows_everything(
     kafka_isolation: KafkaIsolation,
 ) -> None:
     bootstrap, topic = kafka_isolation.bootstrap_servers, kafka_isolation.topic("few")
-    await create_topic(bootstrap, topic)
+    await create_topics(bootstrap, [topic], partitions=1)
     await send(bootstrap, topic, [b"1", b"2", b"3"])
 
     result = await asyncio.to_thread(run_inspector, topic, env=kafka_isolation.env())
@@ -122,7 +114,7 @@ async def test_limit_larger_than_the_topic_shows_everything(
 
 async def test_an_empty_topic_says_so(kafka_isolation: KafkaIsolation) -> None:
     bootstrap, topic = kafka_isolation.bootstrap_servers, kafka_isolation.topic("empty")
-    await create_topic(bootstrap, topic, partitions=2)
+    await create_topics(bootstrap, [topic], partitions=2)
 
     result = await asyncio.to_thread(run_inspector, topic, env=kafka_isolation.env())
 
@@ -147,7 +139,7 @@ async def test_a_missing_topic_is_one_line_and_is_not_created(
 
 async def test_binary_garbage_is_shown_escaped(kafka_isolation: KafkaIsolation) -> None:
     bootstrap, topic = kafka_isolation.bootstrap_servers, kafka_isolation.topic("garbage")
-    await create_topic(bootstrap, topic)
+    await create_topics(bootstrap, [topic], partitions=1)
     await send(bootstrap, topic, [b"\xff\x00\x1b[31m"], keys=[b"\xfe\x1b"])
 
     result = await asyncio.to_thread(run_inspector, topic, env=kafka_isolation.env())
@@ -163,7 +155,7 @@ async def test_escape_sequences_and_markup_are_shown_not_interpreted(
     kafka_isolation: KafkaIsolation,
 ) -> None:
     bootstrap, topic = kafka_isolation.bootstrap_servers, kafka_isolation.topic("hostile")
-    await create_topic(bootstrap, topic)
+    await create_topics(bootstrap, [topic], partitions=1)
     as_text = [text.encode() for text in HOSTILE_TEXTS]
     as_json = [json.dumps({"sensor_id": text}).encode() for text in HOSTILE_TEXTS]
     await send(
@@ -190,7 +182,7 @@ async def test_escape_sequences_and_markup_are_shown_not_interpreted(
 
 async def test_read_committed_hides_an_aborted_transaction(kafka_isolation: KafkaIsolation) -> None:
     bootstrap, topic = kafka_isolation.bootstrap_servers, kafka_isolation.topic("txn")
-    await create_topic(bootstrap, topic)
+    await create_topics(bootstrap, [topic], partitions=1)
     await send(bootstrap, topic, [b'"committed-1"'])
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, transactional_id=f"{kafka_isolation.app_id}-txn"

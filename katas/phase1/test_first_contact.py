@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
 from katas.engine.pytest_plugin import KafkaIsolation
+from katas.engine.worker import create_topics
 from katas.models import SensorReading
 from katas.phase1.first_contact import produce_and_read_back, to_kafka_record
 
@@ -39,19 +38,10 @@ def test_same_sensor_same_key() -> None:
     )
 
 
-async def create_topic(bootstrap_servers: str, name: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
-    finally:
-        await admin.close()
-
-
 async def test_a_reading_comes_back_from_the_broker(kafka_isolation: KafkaIsolation) -> None:
     topic = kafka_isolation.topic("first-contact")
     servers = kafka_isolation.bootstrap_servers
-    await create_topic(servers, topic)
+    await create_topics(servers, [topic], partitions=3)
     got = await produce_and_read_back(servers, topic, READING, timeout=15.0)
     assert got == READING, (
         f"produce_and_read_back({servers!r}, {topic!r}, ...) returned {got!r}; expected {READING!r}"
