@@ -1,3 +1,3 @@
 """Root pytest configuration: everything lives in the kata engine's plugin."""
 
-pytest_plugins = ["katas.engine.pytest_plugin"]
+pytest_plugins = ["kata_engine.pytest_plugin"]

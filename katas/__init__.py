@@ -1,10 +1,9 @@
-"""Sensor Metrics Pipeline katas.
+"""Your katas: edit the ``phaseN/`` folders (``katas/README.md`` says how).
 
-Yours to edit: the ``phaseN/`` folders. Provided (read, don't edit): ``config``, ``models``,
-``app``, ``main`` (the worker), ``producer``, ``inspector``, ``testing`` (the test harness) and
-``engine/`` (the machinery behind ``kata`` and ``pytest --solutions``).
+This file only applies ``KATA_IMPL`` (``solutions`` runs the reference modules instead of yours),
+so the worker and the tests pick the same implementation. Leave it as it is.
 """
 
-from katas.engine import switch as _switch
+from kata_engine import switch as _switch
 
 _switch.install_from_env()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from katas.engine.pytest_plugin import KafkaIsolation
-from katas.engine.worker import Worker, running_worker, topic_partitions
+from kata_engine.pytest_plugin import KafkaIsolation
+from kata_engine.worker import Worker, running_worker, topic_partitions
 
 PARTITIONS = 3  # not the default 4 nor the broker's: proves the setting is what counts
 TOPICS = ("sensor-readings", "enriched-readings", "sensor-dead-letter", "window-aggregates")

@@ -15,8 +15,8 @@ from typing import Any, cast
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from katas.engine.pytest_plugin import KafkaIsolation
-from katas.engine.worker import create_topics
+from kata_engine.pytest_plugin import KafkaIsolation
+from kata_engine.worker import create_topics
 
 WAIT_S = 30.0  # upper bound for any single wait on the broker
 

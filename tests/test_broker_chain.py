@@ -23,8 +23,8 @@ from typing import IO, Any, cast
 import pytest
 import yaml
 
-from katas.engine.broker import NOTHING_FOUND, BrokerUnavailable, provide_broker
-from katas.engine.broker_common import (
+from kata_engine.broker import NOTHING_FOUND, BrokerUnavailable, provide_broker
+from kata_engine.broker.common import (
     ANSWER_TIMEOUT_S,
     SINGLE_NODE_SETTINGS,
     check_answers,
@@ -32,8 +32,8 @@ from katas.engine.broker_common import (
     free_port,
     new_cluster_id,
 )
-from katas.engine.broker_docker import container_env, docker_broker, docker_unavailable_reason
-from katas.engine.broker_jars import (
+from kata_engine.broker.docker import container_env, docker_broker, docker_unavailable_reason
+from kata_engine.broker.jars import (
     MIN_JAVA,
     ensure_jars,
     jar_dir,
@@ -73,7 +73,7 @@ def env_without_brokers(path: str) -> dict[str, str]:
 
 
 PROVIDE_AND_PRINT = """
-from katas.engine.broker import BrokerUnavailable, provide_broker
+from kata_engine.broker import BrokerUnavailable, provide_broker
 try:
     with provide_broker() as broker:
         print("provided:", broker.source)
@@ -221,7 +221,7 @@ def wait_for_line(lines: queue.Queue[str], pattern: str, seen: list[str]) -> str
 @pytest.mark.kafka
 @pytest.mark.usefixtures("needs_java")
 def test_the_foreground_broker_serves_until_ctrl_c(serving_port: int, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "katas.engine.broker", "--port", str(serving_port)]
+    command = [sys.executable, "-m", "kata_engine.broker", "--port", str(serving_port)]
     stdout: list[str] = []
     with (
         (tmp_path / "stderr").open("w") as stderr_file,
@@ -254,7 +254,7 @@ def test_a_port_already_taken_is_one_line_and_exit_1() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = run_python("-m", "katas.engine.broker", "--port", str(port), env=dict(os.environ))
+        done = run_python("-m", "kata_engine.broker", "--port", str(port), env=dict(os.environ))
 
     assert done.returncode == 1
     assert done.stderr == f"error: 127.0.0.1:{port} is already in use (another broker running?)\n"
@@ -262,11 +262,11 @@ def test_a_port_already_taken_is_one_line_and_exit_1() -> None:
 
 @pytest.mark.parametrize("bad", ["nine", "0", "70000"])
 def test_a_bad_port_is_a_one_line_usage_error(bad: str) -> None:
-    done = run_python("-m", "katas.engine.broker", "--port", bad, env=dict(os.environ))
+    done = run_python("-m", "kata_engine.broker", "--port", bad, env=dict(os.environ))
 
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
-    assert done.stderr.startswith("python -m katas.engine.broker: error: argument --port:")
+    assert done.stderr.startswith("python -m kata_engine.broker: error: argument --port:")
 
 
 # --- the same settings everywhere ----------------------------------------------------------------

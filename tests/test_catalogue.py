@@ -1,4 +1,4 @@
-"""katas.catalogue: the sample events the producer sends and the phase 2 tests feed in."""
+"""app.catalogue: the sample events the producer sends and the phase 2 tests feed in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from katas.catalogue import (
+from app.catalogue import (
     MALFORMED_BY_NAME,
     MALFORMED_KINDS,
     MalformedKind,
@@ -16,7 +16,7 @@ from katas.catalogue import (
     to_bytes,
     valid_reading,
 )
-from katas.config import ErrorCode, Settings
+from app.config import ErrorCode, Settings
 
 FIELDS = {
     "reading_id": str,

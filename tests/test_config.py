@@ -1,10 +1,10 @@
-"""katas.config: every setting can be overridden, and bad values are named clearly."""
+"""app.config: every setting can be overridden, and bad values are named clearly."""
 
 from __future__ import annotations
 
 import pytest
 
-from katas.config import Settings, Topics, bootstrap_servers, broker_url
+from app.config import Settings, Topics, bootstrap_servers, broker_url
 
 OVERRIDES = [
     ("KAFKA_BOOTSTRAP_SERVERS", "10.0.0.5:9093", "broker_url", "kafka://10.0.0.5:9093"),

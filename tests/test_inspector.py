@@ -18,10 +18,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from katas.engine.broker_common import free_port
-from katas.engine.pytest_plugin import KafkaIsolation
-from katas.engine.worker import create_topics
-from katas.inspector import Record, escape_text, format_record, render_bytes
+from app.inspector import Record, escape_text, format_record, render_bytes
+from kata_engine.broker.common import free_port
+from kata_engine.pytest_plugin import KafkaIsolation
+from kata_engine.worker import create_topics
 
 CLI_TIMEOUT = 60  # a bound on a hung CLI, not a performance assertion
 HOSTILE_TEXTS = ["[bold]x[/]", "\x1b]0;title\x07", "\r", "\x1b[2J", "a\u202eb", "\x9b31m"]
@@ -33,7 +33,7 @@ def run_inspector(
 ) -> subprocess.CompletedProcess[bytes]:
     # Bytes, not text: the tests must see exactly what would reach a terminal.
     return subprocess.run(
-        [sys.executable, "-m", "katas.inspector", *args],
+        [sys.executable, "-m", "app.inspector", *args],
         capture_output=True,
         env=env,
         timeout=CLI_TIMEOUT,
@@ -237,8 +237,8 @@ def test_bad_arguments_exit_2_with_usage_and_one_error_line(args: list[str]) -> 
     assert result.returncode == 2
     assert b"Traceback" not in result.stderr
     usage, error = result.stderr.decode().strip().splitlines()
-    assert usage.startswith("usage: python -m katas.inspector")
-    assert error.startswith("python -m katas.inspector: error: ")
+    assert usage.startswith("usage: python -m app.inspector")
+    assert error.startswith("python -m app.inspector: error: ")
 
 
 @pytest.mark.parametrize("via", ["option", "environment"])

@@ -1,7 +1,7 @@
 """The katas prove themselves: stubs are red for the right reason, solutions are green,
 and every mutant (a plausible wrong solution) is caught by the task's tests.
 
-Each check runs pytest in a subprocess with the switch set explicitly (``katas.engine.runner``),
+Each check runs pytest in a subprocess with the switch set explicitly (``kata_engine.runner``),
 so the learner-mode run never inherits ``--solutions`` from this maintainer run. They are
 maintainer checks: they run under ``pytest --solutions`` (CI) and skip in a learner's run,
 whose stubs are meant to change.
@@ -16,9 +16,9 @@ from functools import cache
 
 import pytest
 
-from katas.engine.manifest import Manifest, load, task_sort_key
-from katas.engine.report import FAILED, PASSED, OutcomeRecord
-from katas.engine.runner import PytestRun, run_pytest
+from kata_engine.manifest import Manifest, load, task_sort_key
+from kata_engine.report import FAILED, PASSED, OutcomeRecord
+from kata_engine.runner import PytestRun, run_pytest
 from tests.mutants import MUTANTS, Mutant
 
 CONCURRENT_RUNS = 2  # the machines that run this have two cores
@@ -146,7 +146,12 @@ def mutant_targets(mutant: Mutant) -> list[str]:
 
 
 def run_mutant(mutant: Mutant) -> PytestRun:
-    return run_pytest(mutant_targets(mutant), root=manifest().root, mutant=mutant.name)
+    return run_pytest(
+        mutant_targets(mutant),
+        root=manifest().root,
+        solutions=True,
+        extra_args=["-p", "tests.mutants.plugin", f"--mutant={mutant.name}"],
+    )
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from katas.engine import switch
-from katas.engine.cli import main
-from katas.engine.runner import run_pytest
-from katas.engine.watch import watch
+from kata_engine import switch
+from kata_engine.cli import main
+from kata_engine.runner import run_pytest
+from kata_engine.watch import watch
 
 MANIFEST = """
 [[phase]]
@@ -64,7 +64,7 @@ FILES = {
     "def test_greet():\n    assert greet('bo') == 'hello bo'\n",
     "solutions/phase1/greet.py": GREET_SOLVED,
     "solutions/phase1/shout.py": "",
-    "conftest.py": 'pytest_plugins = ["katas.engine.pytest_plugin"]\n',
+    "conftest.py": 'pytest_plugins = ["kata_engine.pytest_plugin"]\n',
     "pyproject.toml": "[tool.pytest.ini_options]\n"
     'markers = ["kafka: needs a broker"]\n'
     'asyncio_default_fixture_loop_scope = "function"\n',
@@ -194,7 +194,7 @@ def test_reset_outside_git_is_one_line_and_exit_1(
 
 def test_the_console_script_exits_2_on_a_usage_error_without_a_traceback() -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "katas.engine.cli", "hint"],
+        [sys.executable, "-m", "kata_engine.cli", "hint"],
         capture_output=True,
         text=True,
         check=False,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from katas.engine.manifest import Manifest, ManifestError, Task, load, stub_task_id
+from kata_engine.manifest import Manifest, ManifestError, Task, load, stub_task_id
 
 GOOD_TASK = """
 [[phase.task]]

@@ -1,4 +1,4 @@
-"""katas.models: every record survives JSON, and a DeadLetter loses no byte."""
+"""app.models: every record survives JSON, and a DeadLetter loses no byte."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from katas.models import (
+from app.models import (
     DeadLetter,
     EnrichedReading,
     SensorReading,

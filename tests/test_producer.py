@@ -15,11 +15,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from katas.catalogue import MALFORMED_KINDS
-from katas.config import Settings, Status
-from katas.engine.broker_common import free_port
-from katas.engine.pytest_plugin import KafkaIsolation
-from katas.producer import (
+from app.catalogue import MALFORMED_KINDS
+from app.config import Settings, Status
+from app.producer import (
     KIND_HEADER,
     SEEDED_START_TIME,
     VALID,
@@ -28,13 +26,15 @@ from katas.producer import (
     generate_events,
     start_time_arg,
 )
+from kata_engine.broker.common import free_port
+from kata_engine.pytest_plugin import KafkaIsolation
 
 CLI_TIMEOUT = 120  # a bound on a hung CLI, not a performance assertion
 
 
 def run_producer(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "katas.producer", *args],
+        [sys.executable, "-m", "app.producer", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -141,7 +141,7 @@ async def test_ctrl_c_exits_130_without_a_traceback(kafka_isolation: KafkaIsolat
     topic = kafka_isolation.topic("sensor-readings")
     endless = ["--count", "100000", "--interval", "0.05", "--topic", topic]
     process = subprocess.Popen(
-        [sys.executable, "-m", "katas.producer", *endless],
+        [sys.executable, "-m", "app.producer", *endless],
         env=kafka_isolation.env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -197,8 +197,8 @@ def test_bad_arguments_exit_2_with_usage_and_one_error_line(args: list[str]) -> 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     usage, error = result.stderr.strip().splitlines()
-    assert usage.startswith("usage: python -m katas.producer")
-    assert error.startswith("python -m katas.producer: error: ")
+    assert usage.startswith("usage: python -m app.producer")
+    assert error.startswith("python -m app.producer: error: ")
     assert result.stdout == ""
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from katas.engine import switch
+from kata_engine import switch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,7 @@ def test_tests_and_packages_are_never_redirected() -> None:
     assert switch.solution_name("katas.phase2.test_classify") is None
     assert switch.solution_name("katas.phase2.conftest") is None
     assert switch.solution_name("katas.phase2") is None
-    assert switch.solution_name("katas.models") is None
+    assert switch.solution_name("app.models") is None
 
 
 def test_a_bad_setting_says_what_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,7 +76,7 @@ def test_a_bad_setting_says_what_is_allowed(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_switching_after_a_stub_was_imported_is_refused() -> None:
-    code = "import katas.phase2.classify\nfrom katas.engine import switch\nswitch.use_solutions()"
+    code = "import katas.phase2.classify\nfrom kata_engine import switch\nswitch.use_solutions()"
     done = python(code, switch.LEARNER)
 
     assert done.returncode != 0

@@ -1,4 +1,4 @@
-"""Tests of the Faust test harness (katas/testing.py), on an app of their own.
+"""Tests of the Faust test harness (kata_engine/testing.py), on an app of their own.
 
 The agents, table, timer and page here live on a separate Faust app, so the pipeline's app
 never sees them.
@@ -15,7 +15,7 @@ import faust
 import pytest
 from faust.types import StreamT
 
-from katas.testing import (
+from kata_engine.testing import (
     close_expired_windows,
     frozen_clock,
     prepared_app,

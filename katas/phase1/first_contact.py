@@ -9,7 +9,7 @@ Run: ``uv run pytest katas/phase1/test_first_contact.py``
 
 from __future__ import annotations
 
-from katas.models import SensorReading
+from app.models import SensorReading
 
 
 def to_kafka_record(reading: SensorReading) -> tuple[bytes, bytes]:

@@ -1,7 +1,7 @@
 """Task 1.1: round-trip a SensorReading through Faust's JSON serialization.
 
 Kafka stores bytes; Faust turns Records into bytes and back with a serializer. SensorReading
-(katas/models.py) is a ``faust.Record`` with ``serializer="json"``. Look at what the bytes look
+(app/models.py) is a ``faust.Record`` with ``serializer="json"``. Look at what the bytes look
 like: the fields, plus a ``"__faust": {"ns": ...}`` entry that names the Record class, so a
 reader can rebuild the right type.
 
@@ -10,7 +10,7 @@ Run: ``uv run pytest katas/phase1/test_serialization.py``
 
 from __future__ import annotations
 
-from katas.models import SensorReading
+from app.models import SensorReading
 
 
 def encode_reading(reading: SensorReading) -> bytes:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from katas.engine.pytest_plugin import KafkaIsolation
-from katas.engine.worker import create_topics
-from katas.models import SensorReading
+from app.models import SensorReading
+from kata_engine.pytest_plugin import KafkaIsolation
+from kata_engine.worker import create_topics
 from katas.phase1.first_contact import produce_and_read_back, to_kafka_record
 
 READING = SensorReading(

@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from katas.models import SensorReading
+from app.models import SensorReading
 from katas.phase1.serialization import decode_reading, encode_reading
 
 READING = SensorReading(
@@ -39,7 +39,7 @@ def test_the_bytes_are_json_with_the_fields() -> None:
 def test_the_bytes_name_the_record_class() -> None:
     document = json.loads(encode_reading(READING))
     metadata = document.get("__faust")
-    expected = {"ns": "katas.models.SensorReading"}
+    expected = {"ns": "app.models.SensorReading"}
     assert metadata == expected, (
         f"encode_reading(...) wrote __faust={metadata!r}; expected {expected!r}: "
         "serialize with Faust, so a reader knows which Record the bytes are"
@@ -47,7 +47,7 @@ def test_the_bytes_name_the_record_class() -> None:
 
 
 def test_decode_reads_faust_bytes() -> None:
-    data = json.dumps({**FIELDS, "__faust": {"ns": "katas.models.SensorReading"}}).encode()
+    data = json.dumps({**FIELDS, "__faust": {"ns": "app.models.SensorReading"}}).encode()
     got = decode_reading(data)
     assert got == READING, f"decode_reading({data!r}) returned {got!r}; expected {READING!r}"
 

@@ -1,7 +1,7 @@
 """Task 2.2: classify a temperature.
 
 An enriched reading carries a status: normal, warning or critical. The thresholds come from
-katas/config.py (30.0 and 40.0 °C unless KATA_WARNING_TEMPERATURE / KATA_CRITICAL_TEMPERATURE
+app/config.py (30.0 and 40.0 °C unless KATA_WARNING_TEMPERATURE / KATA_CRITICAL_TEMPERATURE
 say otherwise), and a reading exactly AT a threshold already counts.
 
 Run: ``uv run pytest katas/phase2/test_classify.py``
@@ -9,7 +9,7 @@ Run: ``uv run pytest katas/phase2/test_classify.py``
 
 from __future__ import annotations
 
-from katas.config import Status, settings
+from app.config import Status, settings
 
 
 def classify(

@@ -1,7 +1,7 @@
 """Task 2.3: build the dead-letter record and its headers.
 
 A broken event must not stop the pipeline, and must not be lost either: it goes to the
-``sensor-dead-letter`` topic as a DeadLetter (katas/models.py) that keeps the exact original
+``sensor-dead-letter`` topic as a DeadLetter (app/models.py) that keeps the exact original
 bytes, says why it failed, and says where the original lives (topic, partition, offset).
 
 Run: ``uv run pytest katas/phase2/test_dead_letter.py``
@@ -9,7 +9,7 @@ Run: ``uv run pytest katas/phase2/test_dead_letter.py``
 
 from __future__ import annotations
 
-from katas.models import DeadLetter, MalformedReading
+from app.models import DeadLetter, MalformedReading
 
 
 def to_dead_letter(
@@ -24,7 +24,7 @@ def to_dead_letter(
     """A DeadLetter for one broken event.
 
     ``error_code`` and ``reason`` come from ``error``; ``payload_base64`` and ``key_base64`` hold
-    the original bytes (use ``katas.models.encode_bytes``: JSON cannot carry raw bytes, and None
+    the original bytes (use ``app.models.encode_bytes``: JSON cannot carry raw bytes, and None
     stays None); ``failed_at`` is now (``time.time()``) unless given.
     """
     raise NotImplementedError("task 2.3: build the dead-letter record — run `uv run kata hint 2.3`")

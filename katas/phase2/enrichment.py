@@ -21,8 +21,8 @@ from collections.abc import AsyncIterator
 
 from faust.types import StreamT
 
-from katas.app import app, topics
-from katas.models import DeadLetter, EnrichedReading
+from app.faust_app import app, topics
+from app.models import DeadLetter, EnrichedReading
 
 
 @app.agent(topics.readings)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from katas.config import Status, settings
+from app.config import Status, settings
 from katas.phase2.classify import classify
 
 WARNING = settings.warning_temperature
@@ -53,7 +53,7 @@ def test_default_thresholds_come_from_settings() -> None:
     got = classify(CRITICAL)
     assert got == Status.CRITICAL, (
         f"classify({CRITICAL!r}) returned {str(got)!r}; expected 'critical' "
-        f"(critical >= {CRITICAL!r} from katas.config.settings)"
+        f"(critical >= {CRITICAL!r} from app.config.settings)"
     )
 
 

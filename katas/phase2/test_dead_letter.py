@@ -8,8 +8,8 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from katas.config import ErrorCode
-from katas.models import DeadLetter, MalformedReading
+from app.config import ErrorCode
+from app.models import DeadLetter, MalformedReading
 from katas.phase2.dead_letter import dead_letter_headers, to_dead_letter
 
 ERROR = MalformedReading(ErrorCode.NOT_JSON, "not JSON: Expecting value")
@@ -47,7 +47,7 @@ def test_the_original_bytes_survive_exactly(raw: bytes, key: bytes | None) -> No
     dead = build(raw, key)
     assert dead.payload() == raw, (
         f"to_dead_letter({raw!r}, ...).payload() returned {dead.payload()!r}; expected the "
-        "original bytes (store them with katas.models.encode_bytes)"
+        "original bytes (store them with app.models.encode_bytes)"
     )
     assert dead.key() == key, f"to_dead_letter(..., key={key!r}).key() returned {dead.key()!r}"
     restored = DeadLetter.loads(dead.dumps(serializer="json"), serializer="json")

@@ -1,7 +1,7 @@
 """Task 2.4: the enrich_readings agent sends every event to exactly one place.
 
-These tests need no broker: katas.testing runs the agent in Faust's test context and records
-what it sends (see the docstring of katas/testing.py).
+These tests need no broker: kata_engine.testing runs the agent in Faust's test context and records
+what it sends (see the docstring of kata_engine/testing.py).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from katas.app import topics
-from katas.catalogue import MALFORMED_KINDS, MalformedKind, SensorFleet, to_bytes, valid_reading
-from katas.config import Status, settings
-from katas.models import DeadLetter, EnrichedReading
+from app.catalogue import MALFORMED_KINDS, MalformedKind, SensorFleet, to_bytes, valid_reading
+from app.config import Status, settings
+from app.faust_app import topics
+from app.models import DeadLetter, EnrichedReading
+from kata_engine.testing import AgentRun, SentMessage, run_agent
 from katas.phase2.enrichment import enrich_readings
-from katas.testing import AgentRun, SentMessage, run_agent
 
 FLEET = SensorFleet.create(5, random.Random(2))
 FIELDS = ("reading_id", "sensor_id", "temperature", "humidity", "timestamp")

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from katas.catalogue import MALFORMED_KINDS, MalformedKind, SensorFleet, to_bytes, valid_reading
-from katas.config import ErrorCode, settings
-from katas.models import MalformedReading
+from app.catalogue import MALFORMED_KINDS, MalformedKind, SensorFleet, to_bytes, valid_reading
+from app.config import ErrorCode, settings
+from app.models import MalformedReading
 from katas.phase2.validation import parse_reading
 
 FLEET = SensorFleet.create(5, random.Random(2))

@@ -1,6 +1,6 @@
 """Task 2.4 for real: your agent in a Faust worker, against a real broker, fed by the producer.
 
-The test starts ``faust -A katas.main worker`` in a subprocess, runs the producer CLI with
+The test starts ``faust -A app.main worker`` in a subprocess, runs the producer CLI with
 malformed events included, and reads both output topics: every event must come out exactly once,
 on exactly one of them, and the worker must survive the bad ones.
 """
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from katas.catalogue import MALFORMED_BY_NAME, MALFORMED_KINDS, SensorFleet, to_bytes, valid_reading
-from katas.config import ErrorCode
-from katas.engine.pytest_plugin import KafkaIsolation
-from katas.engine.worker import create_topics, read_records, running_worker
-from katas.models import DeadLetter, EnrichedReading
+from app.catalogue import MALFORMED_BY_NAME, MALFORMED_KINDS, SensorFleet, to_bytes, valid_reading
+from app.config import ErrorCode
+from app.models import DeadLetter, EnrichedReading
+from kata_engine.pytest_plugin import KafkaIsolation
+from kata_engine.worker import create_topics, read_records, running_worker
 
 COUNT = 500
 PARTITIONS = 4
@@ -29,13 +29,13 @@ KIND_HEADER = "x-kata-kind"  # the producer labels every record with its kind (t
 
 async def prove_the_tasks_are_done() -> None:
     """Fail in milliseconds, with the stub's own message, before any broker or worker starts."""
-    from katas.app import app
-    from katas.models import MalformedReading
+    from app.faust_app import app
+    from app.models import MalformedReading
+    from kata_engine.testing import prepared_app, run_agent
     from katas.phase2.classify import classify
     from katas.phase2.dead_letter import dead_letter_headers, to_dead_letter
     from katas.phase2.enrichment import enrich_readings
     from katas.phase2.validation import parse_reading
-    from katas.testing import prepared_app, run_agent
 
     raw = to_bytes(valid_reading(random.Random(1), SensorFleet.create(1, random.Random(1)), 1, 0))
     reading = parse_reading(raw)
@@ -64,7 +64,7 @@ def test_a_real_worker_routes_every_event_exactly_once(
     with running_worker(env, tmp_path, phases="2") as worker:
         produced = subprocess.run(
             [
-                *(sys.executable, "-m", "katas.producer", "--include-bad"),
+                *(sys.executable, "-m", "app.producer", "--include-bad"),
                 *("--count", str(COUNT), "--seed", "7", "--interval", "0"),
                 *("--topic", readings, "--bootstrap-servers", servers),
             ],

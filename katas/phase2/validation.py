@@ -1,8 +1,8 @@
 """Task 2.1: parse and validate a raw event.
 
 The producer writes JSON readings to ``sensor-readings``, and some of them are broken
-(katas/catalogue.py lists every way). Turn good bytes into a SensorReading; for bad bytes raise
-MalformedReading with the ErrorCode that says why. Read ``ErrorCode`` in katas/config.py: its
+(app/catalogue.py lists every way). Turn good bytes into a SensorReading; for bad bytes raise
+MalformedReading with the ErrorCode that says why. Read ``ErrorCode`` in app/config.py: its
 order is the order of the checks, and you report the FIRST problem you find.
 
 Run: ``uv run pytest katas/phase2/test_validation.py``
@@ -11,8 +11,8 @@ Run: ``uv run pytest katas/phase2/test_validation.py``
 from __future__ import annotations
 
 # You will need all three: raise MalformedReading(ErrorCode.NOT_JSON, "...") for a bad event.
-from katas.config import ErrorCode  # noqa: F401
-from katas.models import MalformedReading, SensorReading  # noqa: F401
+from app.config import ErrorCode  # noqa: F401
+from app.models import MalformedReading, SensorReading  # noqa: F401
 
 
 def parse_reading(raw: bytes | None) -> SensorReading:

@@ -6,7 +6,7 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from katas.models import SensorReading
+from app.models import SensorReading
 
 
 def to_kafka_record(reading: SensorReading) -> tuple[bytes, bytes]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from katas.models import SensorReading
+from app.models import SensorReading
 
 
 def encode_reading(reading: SensorReading) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from katas.config import Status, settings
+from app.config import Status, settings
 
 
 def classify(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from katas.models import DeadLetter, MalformedReading, encode_bytes
+from app.models import DeadLetter, MalformedReading, encode_bytes
 
 
 def to_dead_letter(

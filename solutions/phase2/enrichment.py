@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 from faust.types import EventT, StreamT
 
-from katas.app import app, topics
-from katas.models import DeadLetter, EnrichedReading, MalformedReading, SensorReading
+from app.faust_app import app, topics
+from app.models import DeadLetter, EnrichedReading, MalformedReading, SensorReading
 from katas.phase2.classify import classify
 from katas.phase2.dead_letter import dead_letter_headers, to_dead_letter
 from katas.phase2.validation import parse_reading

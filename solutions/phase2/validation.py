@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import math
 
-from katas.config import ErrorCode, settings
-from katas.models import MalformedReading, SensorReading
+from app.config import ErrorCode, settings
+from app.models import MalformedReading, SensorReading
 
 TEXT_FIELDS = ("reading_id", "sensor_id")
 NUMBER_FIELDS = ("temperature", "humidity", "timestamp")

@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from katas.engine.broker_jars import ensure_jars, local_broker
+from kata_engine.broker.jars import ensure_jars, local_broker
 
 
 def start_and_stop() -> tuple[float, float]:

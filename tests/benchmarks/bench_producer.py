@@ -14,8 +14,8 @@ import statistics
 import time
 import uuid
 
-from katas import producer
-from katas.engine.broker import provide_broker
+from app import producer
+from kata_engine.broker import provide_broker
 
 
 def one_run(bootstrap_servers: str, count: int, include_bad: bool) -> float:

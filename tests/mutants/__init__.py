@@ -1,7 +1,8 @@
 """Mutants: plausible wrong solutions that the kata tests must catch.
 
 A mutant patches a *solution* module in place (``setattr`` on a ``solutions.phaseN.mod``
-attribute), then the task's tests run against it with ``pytest --mutant NAME``. The integrity
+attribute), then the task's tests run against it with
+``pytest --solutions -p tests.mutants.plugin --mutant NAME``. The integrity
 suite (``tests/test_integrity.py``) proves that every mutant makes the tests named in
 ``caught_by`` fail, and that every task has at least one mutant.
 

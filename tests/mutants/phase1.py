@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from katas.models import SensorReading
+from app.models import SensorReading
 from tests.mutants import Mutant, replace
 
 

@@ -7,13 +7,13 @@ import math
 import time
 from typing import Any, cast
 
-from katas.models import MalformedReading, SensorReading
+from app.models import MalformedReading, SensorReading
 from solutions.phase2.validation import parse_reading
 from tests.mutants import Mutant, replace
 
 
 def _warning_above_threshold() -> None:
-    from katas.config import Status
+    from app.config import Status
     from solutions.phase2 import classify as module
 
     def classify(temperature: float, warning: float = 30.0, critical: float = 40.0) -> Status:
@@ -27,7 +27,7 @@ def _warning_above_threshold() -> None:
 
 
 def _hard_coded_thresholds() -> None:
-    from katas.config import Status
+    from app.config import Status
     from solutions.phase2 import classify as module
 
     def classify(temperature: float, warning: float = 30.0, critical: float = 40.0) -> Status:
@@ -57,7 +57,7 @@ def _nan_accepted() -> None:
 
 
 def _type_checked_before_missing() -> None:
-    from katas.config import ErrorCode
+    from app.config import ErrorCode
     from solutions.phase2 import validation as module
 
     def parse_reading(raw: bytes | None) -> Any:
@@ -121,7 +121,7 @@ def _no_dead_letter_headers() -> None:
 
 
 def _enriched_keyed_by_reading_id() -> None:
-    from katas.app import topics
+    from app.faust_app import topics
     from solutions.phase2 import enrichment as module
 
     async def route(event: Any) -> Any:
@@ -138,7 +138,7 @@ def _enriched_keyed_by_reading_id() -> None:
 
 
 def _dead_letters_dropped() -> None:
-    from katas.app import topics
+    from app.faust_app import topics
     from solutions.phase2 import enrichment as module
 
     async def route(event: Any) -> Any:

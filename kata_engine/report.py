@@ -46,7 +46,6 @@ class CollectionRecord:
 @dataclass
 class RunReport:
     implementation: str  # learner | solutions
-    mutant: str | None
     exitstatus: int = 0
     tests: list[OutcomeRecord] = field(default_factory=list)
     collection_errors: list[CollectionRecord] = field(default_factory=list)
@@ -59,7 +58,6 @@ class RunReport:
         raw: dict[str, Any] = json.loads(text)
         return cls(
             implementation=raw["implementation"],
-            mutant=raw["mutant"],
             exitstatus=raw["exitstatus"],
             tests=[OutcomeRecord(**record) for record in raw["tests"]],
             collection_errors=[CollectionRecord(**r) for r in raw["collection_errors"]],
@@ -76,9 +74,9 @@ class RunReport:
 class ReportWriter:
     """A pytest plugin object that records outcomes and writes them at session end."""
 
-    def __init__(self, path: Path, implementation: str, mutant: str | None) -> None:
+    def __init__(self, path: Path, implementation: str) -> None:
         self.path = path
-        self.report = RunReport(implementation, mutant)
+        self.report = RunReport(implementation)
         self._by_nodeid: dict[str, OutcomeRecord] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from katas.engine.broker_common import (
+from kata_engine.broker.common import (
     KAFKA_IMAGE,
     SINGLE_NODE_SETTINGS,
     BrokerUnavailable,

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from katas.config import Settings
+    from app.config import Settings
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach the broker before giving up
 EXIT_RUNTIME = 1
@@ -36,10 +36,10 @@ class CliError(Exception):
 
 def load_settings() -> Settings:
     """The pipeline settings, or a CliError naming the bad environment variable."""
-    # Imported here, not at the top: katas.config reads the environment when it is imported,
+    # Imported here, not at the top: app.config reads the environment when it is imported,
     # and a bad variable must end in one clear line, not an import-time traceback.
     try:
-        from katas.config import settings
+        from app.config import settings
     except ValueError as exc:
         raise CliError(f"bad configuration: {exc}", EXIT_USAGE) from None
     return settings

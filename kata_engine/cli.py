@@ -18,14 +18,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from katas.cli_support import port_number
-from katas.engine import switch
-from katas.engine.manifest import Manifest, ManifestError, Task, load, repository_root
-from katas.engine.progress import render, task_progress
-from katas.engine.report import PASSED
-from katas.engine.runner import RunFailed, run_pytest
-from katas.engine.shipped import NotShipped, shipped_stub
-from katas.engine.watch import poll_requested, pytest_command, watch
+from app.cli_support import port_number
+from kata_engine import switch
+from kata_engine.manifest import Manifest, ManifestError, Task, load, repository_root
+from kata_engine.progress import render, task_progress
+from kata_engine.report import PASSED
+from kata_engine.runner import RunFailed, run_pytest
+from kata_engine.shipped import NotShipped, shipped_stub
+from kata_engine.watch import poll_requested, pytest_command, watch
 
 USAGE_ERROR, RUNTIME_ERROR = 2, 1
 
@@ -215,7 +215,7 @@ def _confirm(question: str) -> bool:
 
 
 def _broker(port: int) -> int:
-    from katas.engine.broker import serve  # lazy: the broker pulls in more than the other commands
+    from kata_engine.broker import serve  # lazy: the broker pulls in more than the other commands
 
     return serve(port=port)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from katas.engine.manifest import Manifest, Task, stub_task_id
+from kata_engine.manifest import Manifest, Task, stub_task_id
 
 # A learner's module: katas/phaseN/<name>.py that is not a test module.
 _LEARNER_MODULE = re.compile(r"^katas/phase\d+/(?!test_|conftest\.py$)[\w]+\.py$")

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from katas.engine import switch
-from katas.engine.report import RunReport
+from kata_engine import switch
+from kata_engine.report import RunReport
 
 
 class RunFailed(Exception):
@@ -34,7 +34,6 @@ def run_pytest(
     *,
     root: Path,
     solutions: bool = False,
-    mutant: str | None = None,
     markexpr: str | None = "not kafka",
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
@@ -42,11 +41,11 @@ def run_pytest(
 ) -> PytestRun:
     """Run ``pytest targets`` in ``root`` and return the parsed report.
 
-    ``solutions`` or ``mutant`` test the reference modules, otherwise the learner's.
+    ``solutions`` tests the reference modules, otherwise the learner's.
     ``markexpr`` defaults to leaving the broker-backed tests out.
     """
     child_env = dict(os.environ if env is None else env)
-    child_env[switch.ENV_VAR] = switch.SOLUTIONS if solutions or mutant else switch.LEARNER
+    child_env[switch.ENV_VAR] = switch.SOLUTIONS if solutions else switch.LEARNER
     child_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     with tempfile.TemporaryDirectory(prefix="kata-report-") as scratch:
         report_path = Path(scratch) / "report.json"
@@ -54,8 +53,6 @@ def run_pytest(
         command += ["-q", "--continue-on-collection-errors"]
         if solutions:
             command.append("--solutions")
-        if mutant:
-            command += ["--mutant", mutant]
         if markexpr:
             command += ["-m", markexpr]
         command += list(extra_args)

@@ -6,9 +6,9 @@ it replaces is each topic's ``send``, so nothing tries to reach Kafka.
 
 Run an agent and look at what it sent::
 
-    from katas.testing import run_agent
+    from kata_engine.testing import run_agent
 
-    async def test_valid_reading_is_enriched(faust_app):       # faust_app: see katas/conftest.py
+    async def test_valid_reading_is_enriched(faust_app):       # faust_app: a plugin fixture
         async with run_agent(enrich_readings) as run:
             await run.put(b'{"sensor_id": "s-1", ...}', key=b"s-1", partition=2, offset=17)
         [message] = run.sent_to(topics.enriched)
@@ -17,7 +17,7 @@ Run an agent and look at what it sent::
 
 Windowed tables under a controlled clock (Faust closes windows by wall-clock time)::
 
-    from katas.testing import close_expired_windows, frozen_clock
+    from kata_engine.testing import close_expired_windows, frozen_clock
 
     with frozen_clock(at=1_700_000_000.0) as clock:
         async with run_agent(aggregate) as run:
@@ -124,8 +124,8 @@ def topic_name(topic: TopicT) -> str:
 
 
 def pipeline_topics() -> list[TopicT]:
-    """The four topics of katas.app: every topic a kata agent may send to."""
-    from katas.app import topics
+    """The four topics of app.faust_app: every topic a kata agent may send to."""
+    from app.faust_app import topics
 
     return [topics.readings, topics.enriched, topics.dead_letter, topics.window_aggregates]
 
@@ -180,7 +180,7 @@ async def run_agent(
 ) -> AsyncIterator[AgentRun]:
     """Run ``agent`` in Faust's test context, capturing its sends to ``capture``.
 
-    ``capture`` defaults to the pipeline's four topics (katas.app.topics).
+    ``capture`` defaults to the pipeline's four topics (app.faust_app.topics).
     """
     run = AgentRun(wrapper=None)
     with capture_sends(pipeline_topics() if capture is None else capture, run.sent):

@@ -1,4 +1,4 @@
-"""Show the latest messages of any topic (provided): ``uv run python -m katas.inspector <topic>``.
+"""Show the latest messages of any topic (provided): ``uv run python -m app.inspector <topic>``.
 
 "Latest" means: the last ``--limit`` records of every partition are read, then the newest
 ``--limit`` of them by record timestamp (ties broken by partition and offset) are printed,
@@ -26,7 +26,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from katas import cli_support
+from app import cli_support
 
 READ_TIMEOUT = 10.0  # seconds to wait for records the broker says exist
 MAX_VALUE_CHARS = 2_000  # longer values are cut, so one huge record cannot flood the screen
@@ -201,7 +201,7 @@ async def _read_range(
 
 async def inspect(args: argparse.Namespace) -> int:
     settings = cli_support.load_settings()
-    from katas.config import bootstrap_servers as plain_servers
+    from app.config import bootstrap_servers as plain_servers
 
     servers = args.bootstrap_servers or plain_servers(settings.broker_url)
     async with cli_support.admin_client(servers) as admin:
@@ -255,7 +255,7 @@ def _list_topics(known: dict[str, list[int]]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m katas.inspector",
+        prog="python -m app.inspector",
         usage="%(prog)s TOPIC [--limit N] [--read-uncommitted] [--bootstrap-servers HOST:PORT]",
         description="Print the latest messages of a Kafka topic, safely escaped.",
     )

@@ -9,7 +9,7 @@ import base64
 
 import faust
 
-from katas.config import ErrorCode
+from app.config import ErrorCode
 
 
 class SensorReading(faust.Record, serializer="json"):
@@ -25,7 +25,7 @@ class SensorReading(faust.Record, serializer="json"):
 class EnrichedReading(SensorReading, serializer="json"):
     """A valid reading plus what the pipeline concluded about it (``enriched-readings``)."""
 
-    status: str  # one of katas.config.Status: normal | warning | critical
+    status: str  # one of app.config.Status: normal | warning | critical
     processed_at: float  # when the pipeline enriched it, epoch seconds (processing time)
 
 
@@ -48,7 +48,7 @@ class DeadLetter(faust.Record, serializer="json"):
     bytes), and the source coordinates say where to find the original in Kafka.
     """
 
-    error_code: str  # one of katas.config.ErrorCode
+    error_code: str  # one of app.config.ErrorCode
     reason: str  # one sentence for a human
     payload_base64: str | None  # None when the Kafka value itself was null
     key_base64: str | None

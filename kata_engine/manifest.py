@@ -37,7 +37,7 @@ class ManifestError(Exception):
 
 def repository_root() -> Path:
     """The root of this repository (the folder that holds ``katas/`` and ``solutions/``)."""
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[1]
 
 
 def stub_task_id(message: str) -> str | None:

@@ -3,11 +3,11 @@
 ``provide_broker()`` tries, in order:
 
 1. ``KAFKA_BOOTSTRAP_SERVERS`` is set: use that broker (it must answer within 10 s).
-2. A Docker engine answers: a throw-away ``apache/kafka:4.1.1`` container (broker_docker.py).
-3. Java 17+ is installed: a local broker from Maven Central jars (broker_jars.py).
+2. A Docker engine answers: a throw-away ``apache/kafka:4.1.1`` container (docker.py).
+3. Java 17+ is installed: a local broker from Maven Central jars (jars.py).
 4. Otherwise: BrokerUnavailable, saying what to install.
 
-Without Docker, ``python -m katas.engine.broker [--port 9092]`` runs a broker in the foreground
+Without Docker, ``python -m kata_engine.broker [--port 9092]`` runs a broker in the foreground
 until Ctrl-C, for the hands-on part of the katas.
 """
 
@@ -25,15 +25,15 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from katas.cli_support import port_number
-from katas.engine.broker_common import (
+from app.cli_support import port_number
+from kata_engine.broker.common import (
     ANSWER_TIMEOUT_S,
     KAFKA_VERSION,
     BrokerUnavailable,
     check_answers,
 )
-from katas.engine.broker_docker import docker_broker, docker_unavailable_reason
-from katas.engine.broker_jars import MIN_JAVA, jar_dir, java_major_version, local_broker
+from kata_engine.broker.docker import docker_broker, docker_unavailable_reason
+from kata_engine.broker.jars import MIN_JAVA, jar_dir, java_major_version, local_broker
 
 __all__ = ["Broker", "BrokerUnavailable", "main", "provide_broker", "serve"]
 
@@ -148,13 +148,9 @@ class _OneLineParser(argparse.ArgumentParser):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _OneLineParser(
-        prog="python -m katas.engine.broker",
+        prog="python -m kata_engine.broker",
         description="Run a local Apache Kafka broker (Java 17+) in the foreground until Ctrl-C.",
     )
     parser.add_argument("--port", type=port_number, default=9092, help="port on 127.0.0.1 (9092)")
     args = parser.parse_args(argv)
     return serve(args.port)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

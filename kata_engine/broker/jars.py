@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from katas.engine.broker_common import (
+from kata_engine.broker.common import (
     KAFKA_VERSION,
     SINGLE_NODE_SETTINGS,
     BrokerUnavailable,
@@ -40,8 +40,8 @@ START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 DOWNLOAD_TIMEOUT_S = 900.0  # first run: Maven fetches ~100 jars from Maven Central
 KEEP_LOGS = 10
-POM = Path(__file__).with_name("broker_pom.xml")
-LOG4J2_CONFIG = Path(__file__).with_name("broker_log4j2.properties")
+POM = Path(__file__).with_name("pom.xml")
+LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
 COPY_DEPENDENCIES = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies"
 
 

@@ -3,7 +3,6 @@
 Options:
   --solutions        run the tests against ``solutions/`` instead of your ``katas/phaseN`` modules
   --require-kafka    a kafka test that cannot get a broker fails instead of skipping (CI uses this)
-  --mutant NAME      (maintainers) run against the solutions with one known-wrong change applied
   --kata-report PATH write per-test outcomes as JSON (``kata status`` and the integrity tests)
   --only-stub TASK   (maintainers) the solutions everywhere except TASK's stub, to prove that
                      the task's tests fail for the task's own reason
@@ -16,6 +15,7 @@ Learner-friendly output (the manifest ``katas/info.toml`` drives it):
   - a learner's module that fails to import names the file and the line.
 
 Fixtures:
+  faust_app        the pipeline's Faust app, ready for the harness on this test's loop, tables empty
   kafka_bootstrap  ``host:port`` of a real broker from the broker chain (session scope)
   kafka_isolation  unique app id and topic prefix for one test, plus the env vars that carry them
 """
@@ -28,17 +28,21 @@ import linecache
 import os
 import sys
 import uuid
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from katas.engine import switch
-from katas.engine.failures import import_failure, not_done
-from katas.engine.manifest import MANIFEST_PATH, Manifest, ManifestError, Task, load, task_sort_key
-from katas.engine.report import ReportWriter
+from kata_engine import switch
+from kata_engine.failures import import_failure, not_done
+from kata_engine.manifest import MANIFEST_PATH, Manifest, ManifestError, Task, load, task_sort_key
+from kata_engine.report import ReportWriter
+
+if TYPE_CHECKING:
+    import faust
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,12 +56,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--require-kafka",
         action="store_true",
         help="fail (instead of skip) kafka tests when no broker can be provided",
-    )
-    group.addoption(
-        "--mutant",
-        default=None,
-        metavar="NAME",
-        help="(maintainers) test the solutions with the named mutant applied",
     )
     group.addoption(
         "--kata-report",
@@ -83,23 +81,15 @@ _STATE = pytest.StashKey[_KataState]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    mutant = config.getoption("--mutant")
     only_stub = config.getoption("--only-stub")
-    if config.getoption("--solutions") or mutant or only_stub:
+    if config.getoption("--solutions") or only_stub:
         switch.use_solutions()
-    if mutant:
-        from tests.mutants import apply_mutant
-
-        try:
-            apply_mutant(mutant)
-        except KeyError as exc:
-            raise pytest.UsageError(str(exc.args[0])) from None
     config.stash[_STATE] = _KataState(_load_manifest(config.rootpath))
     if only_stub:
         _keep_stub(config, only_stub)
     report_path = config.getoption("--kata-report")
     if report_path:
-        writer = ReportWriter(Path(report_path).resolve(), switch.current(), mutant)
+        writer = ReportWriter(Path(report_path).resolve(), switch.current())
         config.pluginmanager.register(writer, "kata-report")
 
 
@@ -267,10 +257,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
 
 
+@pytest.fixture
+async def faust_app() -> AsyncIterator[faust.App]:
+    """The pipeline's Faust app, ready for ``run_agent`` on this test's event loop, tables empty."""
+    from app.faust_app import (
+        app,
+    )  # imported here: faust is slow to import and most runs need it late
+    from kata_engine.testing import prepared_app
+
+    async with prepared_app(app) as ready:
+        yield ready
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(request: pytest.FixtureRequest) -> Iterator[str]:
     """Bootstrap servers (``host:port``) of a real Apache Kafka broker for this test session."""
-    from katas.engine.broker import BrokerUnavailable, provide_broker
+    from kata_engine.broker import BrokerUnavailable, provide_broker
 
     with ExitStack() as stack:
         try:

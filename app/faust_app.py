@@ -1,8 +1,8 @@
-"""The Faust app and its topics, built from katas.config (provided; read it, don't edit it).
+"""The Faust app and its topics, built from app.config (provided; read it, don't edit it).
 
 Phase modules import from here::
 
-    from katas.app import app, topics
+    from app.faust_app import app, topics
 
 and register their agents, tables and pages on ``app``.
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 import faust
 
-from katas.config import Settings, settings
-from katas.models import DeadLetter, EnrichedReading, WindowAggregate
+from app.config import Settings, settings
+from app.models import DeadLetter, EnrichedReading, WindowAggregate
 
 
 def create_app(config: Settings = settings) -> faust.App:
@@ -29,7 +29,7 @@ def create_app(config: Settings = settings) -> faust.App:
         web_bind=config.web_bind,  # 127.0.0.1 by default: Faust's own default is all interfaces
         web_port=config.web_port,
         value_serializer="json",
-        autodiscover=False,  # katas.main imports the phase modules explicitly
+        autodiscover=False,  # app.main imports the phase modules explicitly
     )
 
 

@@ -1,23 +1,25 @@
-"""The worker entry point (provided): ``uv run faust -A katas.main worker -l info``.
+"""The worker entry point (provided): ``uv run faust -A app.main worker -l info``.
 
-It loads the Faust app from katas.app and imports the phase modules that define agents, tables,
-timers and pages, so they register on the app before the worker starts.
+It loads the Faust app from app.faust_app and imports the phase modules that define agents, tables,
+timers and pages, so they register on the app before the worker starts. This is the one place where
+the provided service meets your katas: the modules are named here and imported by name, so the rest
+of ``app`` never depends on ``katas``.
 
 Environment:
   KATA_PHASES  which phases to load, comma-separated (``2`` or ``2,3``); default: every phase
                listed in PHASE_MODULES whose folder exists. Unknown or missing phases are an error.
   KATA_IMPL    ``solutions`` runs the reference solutions instead of your katas/phaseN modules.
-  everything in katas/config.py (broker, app id, topic prefix, web port, ...).
+  everything in app/config.py (broker, app id, topic prefix, web port, ...).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
-from pathlib import Path
 
-from katas.app import app
+from app.faust_app import app
 
 __all__ = ["PHASE_MODULES", "app", "load_phases", "selected_phases"]
 
@@ -26,13 +28,15 @@ PHASE_MODULES: dict[int, tuple[str, ...]] = {
     2: ("katas.phase2.enrichment",),
 }
 
-_KATAS = Path(__file__).resolve().parent
+
+def _phase_exists(phase: int) -> bool:
+    return importlib.util.find_spec(f"katas.phase{phase}") is not None
 
 
 def selected_phases(value: str | None = None) -> list[int]:
     """The phases named by ``KATA_PHASES`` (or ``value``); raise ValueError if it is bad."""
     raw = os.environ.get("KATA_PHASES", "") if value is None else value
-    available = [phase for phase in PHASE_MODULES if (_KATAS / f"phase{phase}").is_dir()]
+    available = [phase for phase in PHASE_MODULES if _phase_exists(phase)]
     if not raw.strip():
         return available
     chosen: list[int] = []
@@ -55,6 +59,6 @@ def load_phases(phases: list[int]) -> None:
 try:
     _phases = selected_phases()
 except ValueError as error:  # a usage error: one line, no traceback
-    print(f"katas.main: {error}", file=sys.stderr)
+    print(f"app.main: {error}", file=sys.stderr)
     raise SystemExit(2) from None
 load_phases(_phases)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from katas.engine.manifest import Manifest, Task
-from katas.engine.report import PASSED, RunReport
+from kata_engine.manifest import Manifest, Task
+from kata_engine.report import PASSED, RunReport
 
 BAR_WIDTH = 20
 

@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from katas.config import ErrorCode
+from app.config import ErrorCode
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
-"""Send sensor readings to Kafka (provided): ``uv run python -m katas.producer``.
+"""Send sensor readings to Kafka (provided): ``uv run python -m app.producer``.
 
 Each event is one reading from a small fleet of sensors, as compact JSON bytes keyed by its
 ``sensor_id`` (so one sensor's readings stay in order on one partition). With
 ``--include-bad`` about 10% of the events are broken in one of the ways listed in
-``katas.catalogue.MALFORMED_KINDS``, dealt like a shuffled deck so that every kind occurs
+``app.catalogue.MALFORMED_KINDS``, dealt like a shuffled deck so that every kind occurs
 once before any repeats; they keep the key of the sensor they were derived from.
 
 Reproducible runs: everything in an event, including its ``timestamp`` field, comes from
@@ -36,7 +36,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
-from katas import cli_support
+from app import cli_support
 
 VALID = "valid"
 KIND_HEADER = "x-kata-kind"
@@ -54,7 +54,7 @@ class Event:
 
     key: bytes
     value: bytes | None
-    kind: str  # VALID or the name of a katas.catalogue malformed kind
+    kind: str  # VALID or the name of a app.catalogue malformed kind
 
 
 def generate_events(
@@ -67,7 +67,7 @@ def generate_events(
     step: float,
 ) -> Iterator[Event]:
     """``count`` events; the same arguments always give the same events (with a seed)."""
-    from katas.catalogue import (
+    from app.catalogue import (
         MALFORMED_KINDS,
         MalformedKind,
         SensorFleet,
@@ -155,7 +155,7 @@ def start_time_arg(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m katas.producer",
+        prog="python -m app.producer",
         usage="%(prog)s [--count N] [--interval S] [--include-bad] [--seed N] [options]",
         description="Send sensor readings (optionally with malformed ones) to Kafka.",
     )
@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--topic",
         type=cli_support.non_empty,
-        help="topic to write (default: the readings topic from katas.config)",
+        help="topic to write (default: the readings topic from app.config)",
     )
     parser.add_argument(
         "--bootstrap-servers",
@@ -259,7 +259,7 @@ async def send_events(
 
 async def produce(args: argparse.Namespace) -> int:
     settings = cli_support.load_settings()
-    from katas.config import bootstrap_servers as plain_servers
+    from app.config import bootstrap_servers as plain_servers
 
     servers = args.bootstrap_servers or plain_servers(settings.broker_url)
     topic = args.topic or settings.topics.readings

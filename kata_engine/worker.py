@@ -1,6 +1,6 @@
 """A real Faust worker in a subprocess, and a reader for its output topics (provided).
 
-Integration tests use it to run ``faust -A katas.main worker`` against a real broker::
+Integration tests use it to run ``faust -A app.main worker`` against a real broker::
 
     with running_worker(isolation.env(), tmp_path, phases="2") as worker:
         ...  # produce input
@@ -24,8 +24,8 @@ from typing import NamedTuple
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from katas import cli_support
-from katas.engine.broker_common import free_port
+from app import cli_support
+from kata_engine.broker.common import free_port
 
 STOP_TIMEOUT_S = 30.0  # SIGTERM first: a clean stop commits offsets; then SIGKILL
 
@@ -81,7 +81,7 @@ def running_worker(env: Mapping[str, str], workdir: Path, *, phases: str) -> Ite
     log = workdir / "worker.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "faust", "-A", "katas.main", "worker", "-l", "info"],
+            [sys.executable, "-m", "faust", "-A", "app.main", "worker", "-l", "info"],
             cwd=workdir,  # the worker writes its <app-id>-data/ directory here
             env={**env, "KATA_PHASES": phases, "KATA_WEB_PORT": str(web_port)},
             stdout=log_file,
