@@ -63,8 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument(
         "--with-kafka", action="store_true", help="also run the tests that need a broker"
     )
-    hint = commands.add_parser("hint", help="show the hint for a task")
+    hint = commands.add_parser("hint", help="show a hint for a task, one level at a time")
     hint.add_argument("task", help="task id, e.g. 2.2")
+    hint.add_argument(
+        "--level",
+        type=int,
+        default=1,
+        help="1 = a nudge (default); each level says more; the last is close to a recipe",
+    )
     watch_command = commands.add_parser("watch", help="re-run tests whenever you save a file")
     watch_command.add_argument("phase", nargs="?", type=int, help="phase number (default: all)")
     watch_command.add_argument(
@@ -115,7 +121,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     if command == "status":
         return _status(manifest, solutions, arguments.with_kafka)
     if command == "hint":
-        return _hint(_task(manifest, arguments.task))
+        return _hint(_task(manifest, arguments.task), arguments.level)
     if command == "watch":
         return _watch(manifest, solutions, arguments.phase, arguments.poll or poll_requested())
     if command == "solution":
@@ -147,12 +153,19 @@ def _status(manifest: Manifest, solutions: bool, with_kafka: bool) -> int:
     return 0
 
 
-def _hint(task: Task) -> int:
+def _hint(task: Task, level: int) -> int:
+    levels = len(task.hints)
+    if not 1 <= level <= levels:
+        raise UsageError(f"task {task.id} has hint levels 1 to {levels}, not {level}")
     print(f"Task {task.id}: {task.title}")
     print(f"Edit:  {task.stub}")
     print(f"Tests: {', '.join(task.tests)}")
     print()
-    print(task.hint)
+    print(f"Hint {level} of {levels}:")
+    print(task.hints[level - 1])
+    if level < levels:
+        print()
+        print(f"Still stuck? uv run kata hint {task.id} --level {level + 1}")
     return 0
 
 

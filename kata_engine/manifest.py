@@ -25,6 +25,7 @@ from typing import Any
 
 MANIFEST_PATH = "katas/info.toml"
 SOLUTIONS_FOLDER = "solutions"
+MIN_HINT_LEVELS = 3
 
 _TASK_ID = re.compile(r"^(\d+)\.(\d+)$")
 _STUB_MESSAGE = re.compile(r"^task (\d+\.\d+):")
@@ -62,7 +63,7 @@ class Task:
     title: str
     stub: str  # repository-relative path, e.g. "katas/phase2/classify.py"
     tests: tuple[str, ...]  # repository-relative test module paths
-    hint: str
+    hints: tuple[str, ...]  # level 1 (a nudge) first, the last close to a recipe
     phase: int
 
     @property
@@ -229,9 +230,21 @@ def _task(raw: dict[str, Any], phase_id: int, folder: str) -> Task:
         title=_text(raw, "title", where),
         stub=stub,
         tests=tuple(tests),
-        hint=_text(raw, "hint", where),
+        hints=_hints(raw, where),
         phase=phase_id,
     )
+
+
+def _hints(raw: dict[str, Any], where: str) -> tuple[str, ...]:
+    hints = raw.get("hints")
+    if not isinstance(hints, list) or not all(isinstance(h, str) and h.strip() for h in hints):
+        raise ManifestError(f"{where}: 'hints' must be a list of non-empty strings")
+    if len(hints) < MIN_HINT_LEVELS:
+        raise ManifestError(
+            f"{where}: 'hints' has {len(hints)} level(s); give at least {MIN_HINT_LEVELS}"
+            " (a nudge first, a recipe last)"
+        )
+    return tuple(hint.strip() for hint in hints)
 
 
 def _is_module_in(path: str, folder: str) -> bool:

@@ -31,14 +31,14 @@ id = "1.1"
 title = "Greet"
 stub = "katas/phase1/greet.py"
 tests = ["katas/phase1/test_greet.py"]
-hint = "Return 'hello ' followed by the name."
+hints = ["Strings join with +.", "Start from 'hello '.", "Return 'hello ' followed by the name."]
 
 [[phase.task]]
 id = "1.2"
 title = "Shout"
 stub = "katas/phase1/shout.py"
 tests = ["katas/phase1/test_shout.py"]
-hint = "Upper-case what greet returns."
+hints = ["Reuse task 1.1.", "str has a method for it.", "Upper-case what greet returns."]
 """
 WATCH_WAIT_S = 20.0  # a bound on a hang, not a performance assertion
 GREET_STUB = """def greet(name: str) -> str:
@@ -116,17 +116,30 @@ def test_status_counts_a_solved_task_as_done(
     assert "Next: task 1.2 — Shout" in out
 
 
-def test_hint_prints_the_task_and_its_hint(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_hint_gives_one_level_at_a_time(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert kata(tree, "hint", "1.2") == 0
+    first = capsys.readouterr().out
+    assert kata(tree, "hint", "1.2", "--level", "3") == 0
+    last = capsys.readouterr().out
 
-    out = capsys.readouterr().out
-    assert "Task 1.2: Shout" in out
-    assert "Upper-case what greet returns." in out
+    assert "Task 1.2: Shout" in first
+    assert "Hint 1 of 3:\nReuse task 1.1." in first
+    assert "Upper-case" not in first, "level 1 must not give the recipe away"
+    assert "uv run kata hint 1.2 --level 2" in first
+    assert "Hint 3 of 3:\nUpper-case what greet returns." in last
+    assert "--level 4" not in last
 
 
 @pytest.mark.parametrize(
     "arguments",
-    [("hint", "9.9"), ("hint",), ("bogus",), ("broker", "--port", "0"), ("watch", "7")],
+    [
+        ("hint", "9.9"),
+        ("hint",),
+        ("hint", "1.1", "--level", "4"),
+        ("bogus",),
+        ("broker", "--port", "0"),
+        ("watch", "7"),
+    ],
 )
 def test_usage_errors_are_one_line_and_exit_2(
     tree: Path, capsys: pytest.CaptureFixture[str], arguments: tuple[str, ...]

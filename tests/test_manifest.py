@@ -16,7 +16,7 @@ id = "1.1"
 title = "Greet"
 stub = "katas/phase1/greet.py"
 tests = ["katas/phase1/test_greet.py"]
-hint = "Return a string."
+hints = ["Strings can be returned.", "Return a string.", "return 'hello'"]
 """
 PHASE = """
 [[phase]]
@@ -60,8 +60,9 @@ def test_a_good_manifest_loads_into_tasks_in_order(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("broken", "complaint"),
     [
-        (PHASE + GOOD_TASK.replace('hint = "Return a string."', ""), "'hint' is missing"),
-        (PHASE + GOOD_TASK.replace('"Return a string."', '"  "'), "'hint' is missing or empty"),
+        (PHASE + GOOD_TASK.replace("hints = [", "hint = ["), "'hints' must be a list"),
+        (PHASE + GOOD_TASK.replace('"Return a string."', '"  "'), "list of non-empty strings"),
+        (PHASE + GOOD_TASK.replace('"Return a string.", ', ""), "has 2 level(s)"),
         (PHASE + GOOD_TASK.replace("test_greet.py", "test_gone.py"), "test_gone.py does not exist"),
         (PHASE + GOOD_TASK + GOOD_TASK, "appears twice"),
         (PHASE + GOOD_TASK.replace('"1.1"', '"1-1"'), "must be a string like '2.2'"),
@@ -113,9 +114,14 @@ def manifest() -> Manifest:
     return load(check_files=False)  # the tests below name what is missing
 
 
-def test_every_task_has_a_real_hint(manifest: Manifest) -> None:
-    unfinished = [t.id for t in manifest.tasks() if "TODO" in t.hint or len(t.hint) < 20]
-    assert not unfinished, f"tasks whose hint is a placeholder: {unfinished}"
+def test_every_task_has_real_hints(manifest: Manifest) -> None:
+    unfinished = [
+        f"{task.id} level {level}"
+        for task in manifest.tasks()
+        for level, hint in enumerate(task.hints, start=1)
+        if "TODO" in hint or len(hint) < 20
+    ]
+    assert not unfinished, f"hints that are placeholders: {unfinished}"
 
 
 def test_every_stub_has_a_solution_twin_and_every_solution_a_stub(manifest: Manifest) -> None:
