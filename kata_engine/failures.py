@@ -7,6 +7,7 @@ Two failures deserve one readable line instead of a traceback:
 
 from __future__ import annotations
 
+import ast
 import re
 import traceback
 from collections.abc import Iterator
@@ -100,3 +101,38 @@ def _learner_path(filename: str, manifest: Manifest) -> str | None:
 
 def _owner(path: str, manifest: Manifest) -> Task | None:
     return next((task for task in manifest.tasks() if task.stub == path), None)
+
+
+def untouched_stub_message(path: Path) -> str | None:
+    """The message of the first function in ``path`` that is still its stub, else None.
+
+    A function is still a stub when its body (after the docstring) is nothing but
+    ``raise NotImplementedError("task N.M: ...")``. A file that cannot be read or parsed gives
+    None: running the test then reports the real problem.
+    """
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            message = _stub_raise(node.body)
+            if message is not None:
+                return message
+    return None
+
+
+def _stub_raise(body: list[ast.stmt]) -> str | None:
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    if len(body) != 1 or not isinstance(body[0], ast.Raise):
+        return None
+    raised = body[0].exc
+    if not (isinstance(raised, ast.Call) and isinstance(raised.func, ast.Name)):
+        return None
+    if raised.func.id != "NotImplementedError" or len(raised.args) != 1:
+        return None
+    argument = raised.args[0]
+    if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+        return argument.value if stub_task_id(argument.value) else None
+    return None

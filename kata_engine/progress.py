@@ -6,16 +6,21 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kata_engine.manifest import Manifest, Task
-from kata_engine.report import PASSED, RunReport
+from kata_engine.report import PASSED, SKIPPED, RunReport
 
 BAR_WIDTH = 20
+NEEDS_A_BROKER = (
+    "integration not run: needs a broker (docker compose up -d, or uv run kata broker; "
+    "or kata status --with-kafka starts one)"
+)
 
 
 class State(StrEnum):
     DONE = "done"
     TODO = "to do"
     BROKEN = "cannot import"  # a module of the task fails to import
-    NOT_RUN = "not run"  # no test ran (e.g. only kafka tests, and they were left out)
+    NOT_RUN = "not run"  # no test ran (e.g. only kafka tests, and no broker)
+    UNIT_ONLY = "unit tests pass"  # everything that ran passes, but integration tests did not run
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class TaskProgress:
             return f"done ({self.passed}/{self.total} tests pass)"
         if self.state is State.TODO:
             return f"to do ({self.passed}/{self.total} tests pass) {self.detail}".rstrip()
+        if self.state is State.UNIT_ONLY:
+            return f"unit tests pass ({self.passed}/{self.total}); {self.detail}"
         return f"{self.state.value}: {self.detail}"
 
 
@@ -40,15 +47,21 @@ def task_progress(manifest: Manifest, report: RunReport) -> list[TaskProgress]:
 
 
 def _one(task: Task, report: RunReport) -> TaskProgress:
-    records = [r for r in report.for_task(task.id) if r.outcome != "skipped" or not r.kafka]
+    # A kafka test that skipped did not run (no broker): it proves nothing either way.
+    everything = report.for_task(task.id)
+    not_run = [r for r in everything if r.kafka and r.outcome == SKIPPED]
+    records = [r for r in everything if r not in not_run]
     broken = [error for error in report.collection_errors if error.task == task.id]
     passed = sum(record.outcome == PASSED for record in records)
+    total = len(records) + len(not_run)
     if broken:
-        return TaskProgress(task, State.BROKEN, passed, len(records), broken[0].message)
+        return TaskProgress(task, State.BROKEN, passed, total, broken[0].message)
     if not records:
-        return TaskProgress(task, State.NOT_RUN, 0, 0, "its tests need a broker (--with-kafka)")
+        return TaskProgress(task, State.NOT_RUN, 0, total, NEEDS_A_BROKER)
+    if passed == len(records) and not_run:
+        return TaskProgress(task, State.UNIT_ONLY, passed, total, NEEDS_A_BROKER)
     if passed == len(records):
-        return TaskProgress(task, State.DONE, passed, len(records), "")
+        return TaskProgress(task, State.DONE, passed, total, "")
     failing = [record for record in records if record.outcome != PASSED]
     waiting_for = sorted({r.stub_task for r in failing if r.not_implemented and r.stub_task})
     if waiting_for and waiting_for != [task.id]:
@@ -57,7 +70,7 @@ def _one(task: Task, report: RunReport) -> TaskProgress:
         detail = ""
     else:
         detail = f"— first failure: {failing[0].nodeid.split('::', 1)[-1]}"
-    return TaskProgress(task, State.TODO, passed, len(records), detail)
+    return TaskProgress(task, State.TODO, passed, total, detail)
 
 
 def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
@@ -83,12 +96,18 @@ def render(manifest: Manifest, progress: list[TaskProgress]) -> list[str]:
     total_done, total = sum(p.state is State.DONE for p in progress), len(progress)
     lines.append("")
     lines.append(f"Overall {bar(total_done, total)} {total_done}/{total} tasks done")
-    upcoming = next((p for p in progress if p.state in (State.TODO, State.BROKEN)), None)
+    upcoming = next(
+        (p for p in progress if p.state in (State.TODO, State.BROKEN, State.UNIT_ONLY)), None
+    )
     if upcoming is not None:
         task = upcoming.task
         lines.append(f"Next: task {task.id} — {task.title}")
-        lines.append(f"      edit {task.stub}, run: uv run pytest {task.tests[0]}")
-        lines.append(f"      stuck? uv run kata hint {task.id}")
+        if upcoming.state is State.UNIT_ONLY:
+            lines.append("      start a broker (docker compose up -d, or uv run kata broker),")
+            lines.append("      then run uv run kata status again")
+        else:
+            lines.append(f"      edit {task.stub}, run: uv run pytest {task.tests[0]}")
+            lines.append(f"      stuck? uv run kata hint {task.id}")
     elif total_done == total:
         lines.append("All tasks done. Well played.")
     return lines

@@ -29,7 +29,7 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from kata_engine import switch
-from kata_engine.failures import import_failure, not_done
+from kata_engine.failures import import_failure, not_done, untouched_stub_message
 from kata_engine.manifest import MANIFEST_PATH, Manifest, ManifestError, Task, load, task_sort_key
 from kata_engine.report import ReportWriter
 
@@ -81,6 +81,10 @@ _STATE = pytest.StashKey[_KataState]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    try:
+        switch.current()
+    except switch.SwitchError as exc:  # a typo in KATA_IMPL: one line, not a traceback
+        pytest.exit(str(exc), returncode=2)
     only_stub = config.getoption("--only-stub")
     if config.getoption("--solutions") or only_stub:
         switch.use_solutions()
@@ -145,6 +149,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items.sort(key=lambda item: manifest.order_key(item.path))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # A kafka test of a task whose stub is untouched fails at once, before any fixture asks
+    # the broker chain for a broker (which may start a JVM or pull an image first).
+    manifest = _manifest(item.config)
+    if manifest is None or item.get_closest_marker("kafka") is None:
+        return
+    if switch.current() == switch.SOLUTIONS or item.config.getoption("--only-stub"):
+        return
+    task = manifest.task_for_test(item.path)
+    if task is None:
+        return
+    message = untouched_stub_message(manifest.root / task.stub)
+    if message is not None:
+        raise NotImplementedError(message)
+
+
 def _wants_tracebacks(config: pytest.Config) -> bool:
     return config.get_verbosity() > 0 or config.getoption("tbstyle", "auto") != "auto"
 
@@ -162,8 +183,9 @@ def _not_done_line(test_task: Task | None, stub_task: Task | None, message: str)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
     config = item.config
+    with _one_line_for_a_stub(item, call):
+        report = yield
     # Under --require-kafka a skipped kafka test proves nothing, so it counts as a failure.
     if report.skipped and item.get_closest_marker("kafka") and config.getoption("--require-kafka"):
         report.outcome = "failed"
@@ -191,6 +213,40 @@ def pytest_runtest_makereport(
         # Captured logs would repeat the traceback (Faust logs the crashed agent).
         report.sections = []
     return report
+
+
+@contextmanager
+def _one_line_for_a_stub(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """While pytest builds the report of a stub's failure, skip building its traceback.
+
+    The traceback of a stub failure is replaced by one line anyway, and building it (reading
+    and parsing the source of every frame) was most of a phase run's time on the stubs.
+    """
+    manifest = _manifest(item.config)
+    stub = None
+    if manifest is not None and call.excinfo is not None and not _wants_tracebacks(item.config):
+        stub = not_done(call.excinfo.value, manifest)
+    if stub is None:
+        yield
+        return
+    line = _not_done_line(
+        manifest.task_for_test(item.path) if manifest else None,
+        _known_task(manifest, stub.task_id) if manifest else None,
+        stub.message,
+    )
+
+    def one_line(excinfo: object, style: object = None) -> str:
+        return line
+
+    # Instance attributes shadow the methods for this one report only.
+    names = ("repr_failure", "_repr_failure_py")
+    for name in names:
+        setattr(item, name, one_line)
+    try:
+        yield
+    finally:
+        for name in names:
+            delattr(item, name)
 
 
 def _no_escape_for_solutions(item: pytest.Item, report: pytest.TestReport) -> None:
@@ -274,9 +330,15 @@ def kafka_bootstrap(request: pytest.FixtureRequest) -> Iterator[str]:
     """Bootstrap servers (``host:port``) of a real Apache Kafka broker for this test session."""
     from kata_engine.broker import BrokerUnavailable, provide_broker
 
+    def announce(line: str) -> None:
+        # Straight to the terminal: starting a broker takes a while, and says so up front.
+        capture = request.config.pluginmanager.getplugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture else nullcontext():
+            print(f"\n{line}", file=sys.stderr, flush=True)
+
     with ExitStack() as stack:
         try:
-            broker = stack.enter_context(provide_broker())
+            broker = stack.enter_context(provide_broker(announce))
         except BrokerUnavailable as exc:
             reason = str(exc) if str(exc).startswith("no broker") else f"no Kafka broker: {exc}"
             if request.config.getoption("--require-kafka"):

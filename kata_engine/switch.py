@@ -51,11 +51,18 @@ class _SolutionsFinder(importlib.abc.MetaPathFinder):
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader(redirected))
 
 
+class SwitchError(ValueError):
+    """``KATA_IMPL`` holds something else than ``learner`` or ``solutions``; one line."""
+
+
 def current() -> str:
     """``learner`` or ``solutions``, from the environment."""
     value = os.environ.get(ENV_VAR, LEARNER).strip() or LEARNER
     if value not in (LEARNER, SOLUTIONS):
-        raise ValueError(f"{ENV_VAR}={value!r} must be {LEARNER!r} or {SOLUTIONS!r}")
+        raise SwitchError(
+            f"{ENV_VAR}={value!r} must be {LEARNER!r} (your code) or {SOLUTIONS!r} "
+            f"(the reference), or unset"
+        )
     return value
 
 
@@ -70,6 +77,15 @@ def use_solutions() -> None:
 
 
 def install_from_env() -> None:
-    """Apply ``KATA_IMPL`` from the environment (called when ``katas`` is imported)."""
-    if current() == SOLUTIONS:
+    """Apply ``KATA_IMPL`` from the environment (called when ``katas`` is imported).
+
+    A bad value ends the process with one line on stderr and exit code 2: this runs on import,
+    inside whatever entry point (the worker, a script), where a traceback would help nobody.
+    """
+    try:
+        selected = current()
+    except SwitchError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    if selected == SOLUTIONS:
         use_solutions()

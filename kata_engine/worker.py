@@ -11,11 +11,15 @@ The worker inherits ``KATA_IMPL``, so it runs your modules, or the solutions und
 
 from __future__ import annotations
 
+import atexit
+import ctypes
+import ctypes.util
+import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +32,55 @@ from app import cli_support
 from kata_engine.broker.common import free_port
 
 STOP_TIMEOUT_S = 30.0  # SIGTERM first: a clean stop commits offsets; then SIGKILL
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    """libc's prctl, loaded here in the parent: loading a library in a forked child of a
+    threaded process can deadlock (the loader's lock may be held by a thread that is gone)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    prctl: Callable[..., int] = libc.prctl
+    return prctl
+
+
+_PRCTL = _load_prctl()
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that only calls the already loaded prctl (nothing to import or load):
+    the kernel sends the child SIGKILL when its parent dies, even by SIGKILL."""
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+
+    def set_parent_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+        if os.getppid() != parent:  # the parent died before prctl: nobody will stop us
+            os._exit(1)
+
+    return set_parent_death_signal
+
+
+@atexit.register
+def _kill_leftover_workers() -> None:
+    # pytest ended without running a worker's `finally` (an internal error, sys.exit).
+    for process in list(_RUNNING):
+        _kill_group(process)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # the worker leads its own process group
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait(timeout=10)
+    _RUNNING.discard(process)
 
 
 class Record(NamedTuple):
@@ -70,8 +123,8 @@ class Worker:
             try:
                 self.process.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+                pass
+        _kill_group(self.process)  # anything the worker left in its group goes too
 
 
 @contextmanager
@@ -86,7 +139,11 @@ def running_worker(env: Mapping[str, str], workdir: Path, *, phases: str) -> Ite
             env={**env, "KATA_PHASES": phases, "KATA_WEB_PORT": str(web_port)},
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            # Tied to this process: its own group (stopped as a whole), killed when we die.
+            start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid()),
         )
+    _RUNNING.add(process)
     worker = Worker(process, log, web_port)
     try:
         yield worker

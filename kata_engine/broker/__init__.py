@@ -3,9 +3,15 @@
 ``provide_broker()`` tries, in order:
 
 1. ``KAFKA_BOOTSTRAP_SERVERS`` is set: use that broker (it must answer within 10 s).
-2. A Docker engine answers: a throw-away ``apache/kafka:4.1.1`` container (docker.py).
-3. Java 17+ is installed: a local broker from Maven Central jars (jars.py).
-4. Otherwise: BrokerUnavailable, saying what to install.
+2. Something listens on 127.0.0.1:9092 (``docker compose up -d``, ``kata broker``): use it
+   (it must answer as a Kafka broker within 10 s). Nothing is started while it runs.
+3. ``KATA_START_BROKER=0``: stop here (``kata status`` uses only a broker that already runs).
+4. A Docker engine answers: a throw-away ``apache/kafka:4.1.1`` container (docker.py).
+5. Java 17+ is installed: a local broker from Maven Central jars (jars.py).
+6. Otherwise: BrokerUnavailable, saying what to install.
+
+Before it starts a broker (4, 5), the chain says so in one line: which broker, where, why, and
+how long that usually takes.
 
 Without Docker, ``python -m kata_engine.broker [--port 9092]`` runs a broker in the foreground
 until Ctrl-C, for the hands-on part of the katas.
@@ -18,7 +24,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +35,10 @@ from app.cli_support import port_number
 from kata_engine.broker.common import (
     ANSWER_TIMEOUT_S,
     KAFKA_VERSION,
+    START_ENV,
     BrokerUnavailable,
     check_answers,
+    port_in_use,
 )
 from kata_engine.broker.docker import docker_broker, docker_unavailable_reason
 from kata_engine.broker.jars import MIN_JAVA, jar_dir, java_major_version, local_broker
@@ -40,6 +48,21 @@ __all__ = ["Broker", "BrokerUnavailable", "main", "provide_broker", "serve"]
 NOTHING_FOUND = (
     "no broker: set KAFKA_BOOTSTRAP_SERVERS, start Docker, or install Java 17+ and Maven"
 )
+DEFAULT_PORT = 9092  # docker-compose.yml and `kata broker` listen here
+DEFAULT_BOOTSTRAP = f"127.0.0.1:{DEFAULT_PORT}"
+NONE_RUNNING = (
+    f"no broker running: none answers on {DEFAULT_BOOTSTRAP} and KAFKA_BOOTSTRAP_SERVERS "
+    "is not set (start one: docker compose up -d, or uv run kata broker)"
+)
+
+
+def may_start_a_broker() -> bool:
+    """False when ``KATA_START_BROKER=0``: only a broker that already runs may be used."""
+    return os.environ.get(START_ENV, "").strip() != "0"
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -47,13 +70,16 @@ class Broker:
     """A broker you can use now."""
 
     bootstrap_servers: str  # "127.0.0.1:PORT"
-    source: str  # how it was provided: "KAFKA_BOOTSTRAP_SERVERS", "docker" or "local jars"
+    source: str  # "KAFKA_BOOTSTRAP_SERVERS", "already running on ...", "docker" or "local jars"
     log_path: Path | None = None  # the local broker's log, for diagnosis
 
 
 @contextmanager
-def provide_broker() -> Iterator[Broker]:
-    """Provide a broker through the chain; a broker started here is stopped on exit."""
+def provide_broker(announce: Callable[[str], None] = _to_stderr) -> Iterator[Broker]:
+    """Provide a broker through the chain; a broker started here is stopped on exit.
+
+    ``announce`` gets one line before a broker is started (never when one is only used).
+    """
     configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
     if configured:
         try:
@@ -65,13 +91,34 @@ def provide_broker() -> Iterator[Broker]:
             ) from None
         yield Broker(configured, "KAFKA_BOOTSTRAP_SERVERS")
         return
+    if port_in_use(DEFAULT_PORT):
+        # The learner's own broker (docker compose, kata broker): use it, start nothing.
+        try:
+            check_answers(DEFAULT_BOOTSTRAP, ANSWER_TIMEOUT_S)
+        except BrokerUnavailable as exc:
+            raise BrokerUnavailable(
+                f"something listens on {DEFAULT_BOOTSTRAP} but did not answer as a Kafka broker "
+                f"within {ANSWER_TIMEOUT_S:.0f} s: {exc} (stop it, or set KAFKA_BOOTSTRAP_SERVERS)"
+            ) from None
+        yield Broker(DEFAULT_BOOTSTRAP, f"already running on {DEFAULT_BOOTSTRAP}")
+        return
+    if not may_start_a_broker():
+        raise BrokerUnavailable(NONE_RUNNING)
     with ExitStack() as stack:
-        yield _start_a_broker(stack)
+        yield _start_a_broker(stack, announce)
 
 
-def _start_a_broker(stack: ExitStack) -> Broker:
+def _why() -> str:
+    return f"none answers on {DEFAULT_BOOTSTRAP} and KAFKA_BOOTSTRAP_SERVERS is not set"
+
+
+def _start_a_broker(stack: ExitStack, announce: Callable[[str], None]) -> Broker:
     docker_failure = ""
     if docker_unavailable_reason() is None:
+        announce(
+            f"kata: starting a throw-away Apache Kafka {KAFKA_VERSION} in Docker on a free "
+            f"127.0.0.1 port ({_why()}); usually 10-30 s, longer when the image is pulled"
+        )
         try:
             return Broker(stack.enter_context(docker_broker()), "docker")
         except BrokerUnavailable as exc:
@@ -81,6 +128,11 @@ def _start_a_broker(stack: ExitStack) -> Broker:
     if version is None or version < MIN_JAVA:
         found = "" if version is None else f" (found Java {version})"
         raise BrokerUnavailable(NOTHING_FOUND + found + docker_failure)
+    announce(
+        f"kata: starting a throw-away Apache Kafka {KAFKA_VERSION} from local jars (Java "
+        f"{version}) on a free 127.0.0.1 port ({_why()}); usually 10-20 s, minutes the first "
+        f"time while Maven downloads the jars to {jar_dir()}"
+    )
     local = stack.enter_context(local_broker())
     return Broker(local.bootstrap_servers, "local jars", local.log_path)
 

@@ -22,6 +22,7 @@ from typing import Any
 KAFKA_VERSION = "4.1.1"
 KAFKA_IMAGE = f"apache/kafka:{KAFKA_VERSION}"
 ANSWER_TIMEOUT_S = 10.0  # how long a broker gets to answer a metadata request
+START_ENV = "KATA_START_BROKER"  # "0": the chain uses a running broker only, never starts one
 
 # A single node must not wait for replicas it will never have: without replication 1 and min ISR 1
 # on the internal topics, consumer groups and transactions hang.
