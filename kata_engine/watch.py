@@ -30,25 +30,43 @@ def snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
     return stamps
 
 
-def polled_changes(folder: Path, stop: threading.Event) -> Iterator[bool]:
-    """Yield True once per change of a .py file under ``folder``, by polling."""
+READY, CHANGED = "ready", "changed"  # what the change iterators yield
+READY_CHECK_MS = 200  # how soon the event watcher reports that it is registered
+
+
+def polled_changes(folder: Path, stop: threading.Event) -> Iterator[str]:
+    """Yield READY once the baseline is taken, then CHANGED per change of a .py file."""
     previous = snapshot(folder)
+    yield READY
     while not stop.wait(POLL_SECONDS):
         current = snapshot(folder)
         if current != previous:
             previous = current
-            yield True
+            yield CHANGED
 
 
-def event_changes(folder: Path, stop: threading.Event) -> Iterator[bool]:
-    """Yield True once per batch of .py file events under ``folder``."""
+def event_changes(folder: Path, stop: threading.Event) -> Iterator[str]:
+    """Yield READY once the file-event watch is registered, then CHANGED per batch of events."""
     from watchfiles import PythonFilter, watch
 
-    for _batch in watch(folder, watch_filter=PythonFilter(), debounce=DEBOUNCE_MS, stop_event=stop):
-        yield True
+    ready = False
+    # yield_on_timeout: an empty batch after READY_CHECK_MS proves the watch is registered.
+    for batch in watch(
+        folder,
+        watch_filter=PythonFilter(),
+        debounce=DEBOUNCE_MS,
+        stop_event=stop,
+        rust_timeout=READY_CHECK_MS,
+        yield_on_timeout=True,
+    ):
+        if not ready:
+            ready = True
+            yield READY
+        if batch:
+            yield CHANGED
 
 
-def changes(folder: Path, stop: threading.Event, *, poll: bool) -> tuple[str, Iterator[bool]]:
+def changes(folder: Path, stop: threading.Event, *, poll: bool) -> tuple[str, Iterator[str]]:
     """How changes are detected (for the user) and the iterator that reports them."""
     if not poll:
         try:
@@ -75,27 +93,39 @@ def watch(
 ) -> None:
     """Run ``command`` now and after every change under ``root/katas``; Ctrl-C ends the loop.
 
-    ``rounds`` bounds the number of runs and ``stop`` ends the wait early (tests use both).
+    "watching ... for changes" is announced once the watcher has its baseline (polling) or is
+    registered (file events): a save after that line is never missed. ``rounds`` bounds the
+    number of runs and ``stop`` ends the wait early (tests use both).
     """
     folder = root / "katas"
     stop = stop or threading.Event()
     how, events = changes(folder, stop, poll=poll)
     runs = 0
+    ready = False
     while True:
         announce(f"$ {' '.join(command)}")
         subprocess.run(command, cwd=root, check=False)
         runs += 1
         if rounds is not None and runs >= rounds:
             return
-        announce(f"watching {folder} for changes ({how}; Ctrl-C stops)")
-        try:
-            changed = next(events, False)
-        except OSError as exc:  # e.g. the system's inotify watch limit is reached
-            how, events = changes(folder, stop, poll=True)
-            announce(f"file events are unavailable ({exc}); {how} instead")
-            changed = next(events, False)
-        if not changed:
-            return  # stopped
+        if ready:
+            announce(f"watching {folder} for changes ({how}; Ctrl-C stops)")
+        while True:
+            try:
+                event = next(events, None)
+            except OSError as exc:  # e.g. the system's inotify watch limit is reached
+                how, events = changes(folder, stop, poll=True)
+                announce(f"file events are unavailable ({exc}); {how} instead")
+                ready = False
+                continue
+            if event is None:
+                return  # stopped
+            if event == READY:
+                # Announced only now: a save from here on is seen (tests wait for this line).
+                ready = True
+                announce(f"watching {folder} for changes ({how}; Ctrl-C stops)")
+                continue
+            break  # CHANGED
 
 
 def pytest_command(targets: Sequence[str]) -> list[str]:

@@ -155,11 +155,20 @@ async def test_frozen_clock_closes_windows_deterministically(test_app: faust.App
     assert closed == [(("sensor", (START, START + WINDOW_SIZE - 0.1)), 3)]
 
 
-async def test_tables_are_empty_at_the_start_of_each_test(test_app: faust.App) -> None:
-    # Runs after the window test above: its window and bookkeeping must be gone.
-    assert dict(counts.table.data) == {}
-    bookkeeping: Any = counts.table
-    assert not bookkeeping._partition_timestamps  # private to Faust, reset by the harness
+async def test_tables_are_empty_at_the_start_of_each_test() -> None:
+    # Self-contained: the first preparation fills the table, the next one must find it empty,
+    # whatever ran before this test (or whether anything did).
+    bookkeeping: Any = counts.table  # _partition_timestamps is private to Faust
+    async with prepared_app(app):
+        with frozen_clock(at=START + 5.0):
+            async with run_agent(count_per_window, capture=[counts_source]) as run:
+                await run.put(b"x", key="sensor", timestamp=START)
+        assert dict(counts.table.data), "the agent should have counted into the table"
+        assert bookkeeping._partition_timestamps, "the window should have bookkeeping"
+
+    async with prepared_app(app):
+        assert dict(counts.table.data) == {}, "the next preparation must empty the table"
+        assert not bookkeeping._partition_timestamps, "and its window bookkeeping"
 
 
 async def test_run_timer_once_runs_the_body_once(test_app: faust.App) -> None:

@@ -1,4 +1,9 @@
-"""Task 2.2: classify is total, monotonic, and exact at its thresholds."""
+"""Task 2.2: classify is total, monotonic, and exact at its thresholds.
+
+No test here computes the expected status the way a solution would: examples are worked out by
+hand, and the properties draw each temperature from one region of the rule (below warning,
+between the thresholds, at or above critical) and check that region's status.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +22,6 @@ RANK = {Status.NORMAL: 0, Status.WARNING: 1, Status.CRITICAL: 2}
 TEMPERATURES = st.floats(min_value=-50.0, max_value=200.0, allow_nan=False)
 
 
-def expected_status(temperature: float, warning: float, critical: float) -> Status:
-    if temperature >= critical:
-        return Status.CRITICAL
-    return Status.WARNING if temperature >= warning else Status.NORMAL
-
-
 def check(
     temperature: float, expected: Status, warning: float = WARNING, critical: float = CRITICAL
 ) -> None:
@@ -34,12 +33,29 @@ def check(
     )
 
 
-@pytest.mark.parametrize(
-    ("temperature", "expected"),
-    [(21.5, Status.NORMAL), (35.0, Status.WARNING), (41.0, Status.CRITICAL), (0.0, Status.NORMAL)],
-)
-def test_typical_temperatures(temperature: float, expected: Status) -> None:
-    check(temperature, expected)
+# Examples worked out by hand: (temperature, warning, critical, expected).
+EXAMPLES = [
+    (21.5, WARNING, CRITICAL, Status.NORMAL),
+    (0.0, WARNING, CRITICAL, Status.NORMAL),
+    (-12.0, WARNING, CRITICAL, Status.NORMAL),
+    (29.99, WARNING, CRITICAL, Status.NORMAL),
+    (35.0, WARNING, CRITICAL, Status.WARNING),
+    (39.99, WARNING, CRITICAL, Status.WARNING),
+    (41.0, WARNING, CRITICAL, Status.CRITICAL),
+    (150.0, WARNING, CRITICAL, Status.CRITICAL),
+    # Other thresholds than the defaults: 35.0 is critical here, 12.0 a warning.
+    (35.0, 10.0, 20.0, Status.CRITICAL),
+    (12.0, 10.0, 20.0, Status.WARNING),
+    (9.5, 10.0, 20.0, Status.NORMAL),
+    (45.0, 50.0, 60.0, Status.NORMAL),
+]
+
+
+@pytest.mark.parametrize(("temperature", "warning", "critical", "expected"), EXAMPLES)
+def test_typical_temperatures(
+    temperature: float, warning: float, critical: float, expected: Status
+) -> None:
+    check(temperature, expected, warning, critical)
 
 
 def test_exact_at_thresholds() -> None:
@@ -61,7 +77,6 @@ def test_default_thresholds_come_from_settings() -> None:
 def test_total_every_temperature_has_a_status(temperature: float) -> None:
     got = classify(temperature)
     assert got in RANK, f"classify({temperature!r}) returned {got!r}; expected a Status"
-    check(temperature, expected_status(temperature, WARNING, CRITICAL))
 
 
 @given(TEMPERATURES, TEMPERATURES)
@@ -74,13 +89,24 @@ def test_monotonic_hotter_is_never_less_severe(first: float, second: float) -> N
     )
 
 
-@given(
-    st.floats(min_value=0.0, max_value=100.0),
-    st.floats(min_value=0.001, max_value=100.0),
-    TEMPERATURES,
-)
-def test_exact_with_random_thresholds(warning: float, gap: float, temperature: float) -> None:
-    critical = warning + gap
+THRESHOLDS = st.tuples(
+    st.floats(min_value=0.0, max_value=100.0), st.floats(min_value=0.001, max_value=100.0)
+).map(lambda pair: (pair[0], pair[0] + pair[1]))
+
+
+@given(THRESHOLDS, st.data())
+def test_exact_with_random_thresholds(thresholds: tuple[float, float], data: st.DataObject) -> None:
+    # The rule, region by region: below warning normal, from warning up to critical warning,
+    # from critical up critical. Each region's temperatures are drawn from that region only.
+    warning, critical = thresholds
     assume(critical > warning)
-    for probe in (warning, critical, math.nextafter(warning, -math.inf), temperature):
-        check(probe, expected_status(probe, warning, critical), warning, critical)
+    for probe in (warning, math.nextafter(critical, -math.inf)):
+        check(probe, Status.WARNING, warning, critical)
+    check(critical, Status.CRITICAL, warning, critical)
+    check(math.nextafter(warning, -math.inf), Status.NORMAL, warning, critical)
+    below = data.draw(st.floats(max_value=warning, exclude_max=True, min_value=-50.0))
+    between = data.draw(st.floats(min_value=warning, max_value=critical, exclude_max=True))
+    above = data.draw(st.floats(min_value=critical, max_value=200.0))
+    check(below, Status.NORMAL, warning, critical)
+    check(between, Status.WARNING, warning, critical)
+    check(above, Status.CRITICAL, warning, critical)
