@@ -275,3 +275,35 @@ def _check_unique(manifest: Manifest) -> None:
         keys = [task_sort_key(task.id) for task in phase.tasks]
         if keys != sorted(keys):
             raise ManifestError(f"phase {phase.id}: tasks must be in order")
+
+
+KEY_QUESTION_INVITE = "Write your own answer down first"
+
+
+def key_question_problems(manifest: Manifest) -> list[str]:
+    """What is wrong with the phases' key questions, one sentence each (empty: all fine).
+
+    The phase README holds each key question of ``info.toml`` as a ``## Key question: ...``
+    heading, then an invitation to answer it (``Write your own answer down first ...``), then
+    the answer inside a ``<details>`` fold.
+    """
+    problems: list[str] = []
+    for phase in manifest.phases:
+        readme_path = manifest.root / phase.folder / "README.md"
+        readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else ""
+        where = f"{phase.folder}/README.md"
+        for question in phase.key_questions:
+            heading = f"## Key question: {question}\n"
+            if heading not in readme:
+                problems.append(f"{where} has no heading {heading.strip()!r}")
+                continue
+            section = readme.split(heading, 1)[1].split("\n## ", 1)[0]
+            invite, fold = section.find(KEY_QUESTION_INVITE), section.find("<details>")
+            if fold < 0 or "</details>" not in section:
+                problems.append(f"{where}: the answer to {question!r} is not in a <details> fold")
+            elif not 0 <= invite < fold:
+                problems.append(
+                    f"{where}: {question!r} does not invite an answer before its fold "
+                    f"({KEY_QUESTION_INVITE!r} ...)"
+                )
+    return problems
