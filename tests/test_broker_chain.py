@@ -23,7 +23,7 @@ from typing import IO, Any, cast
 import pytest
 import yaml
 
-from kata_engine.broker import NOTHING_FOUND, BrokerUnavailable, provide_broker
+from kata_engine.broker import NONE_RUNNING, NOTHING_FOUND, BrokerUnavailable, provide_broker
 from kata_engine.broker.common import (
     ANSWER_TIMEOUT_S,
     SINGLE_NODE_SETTINGS,
@@ -326,3 +326,58 @@ def test_a_cluster_id_is_22_characters_of_base64url_not_starting_with_a_dash() -
 
     assert len(ids) == 500
     assert all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{21}", cluster_id) for cluster_id in ids)
+
+
+# --- a broker that already runs on the default address ------------------------------------------
+
+
+def test_a_running_broker_on_the_default_address_is_used_and_nothing_starts(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The learner's `docker compose up -d` broker, played by the session's broker.
+    import kata_engine.broker as chain
+
+    host, port = kafka_bootstrap.split(",")[0].rsplit(":", 1)
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.setattr(chain, "DEFAULT_PORT", int(port))
+    monkeypatch.setattr(chain, "DEFAULT_BOOTSTRAP", f"127.0.0.1:{port}")
+    announced: list[str] = []
+
+    with provide_broker(announced.append) as broker:
+        pass
+
+    assert broker.bootstrap_servers == f"127.0.0.1:{port}", broker
+    assert broker.source == f"already running on 127.0.0.1:{port}", broker
+    assert announced == [], f"nothing was started, yet the chain announced: {announced}"
+
+
+def test_with_start_forbidden_and_nothing_running_the_chain_says_so(tmp_path: Path) -> None:
+    env = {**env_without_brokers(os.environ["PATH"]), "KATA_START_BROKER": "0"}
+    if accepts_connections(9092):
+        pytest.skip("something listens on 127.0.0.1:9092 on this machine")
+
+    done = run_python("-c", PROVIDE_AND_PRINT, env=env)
+
+    assert (done.returncode, done.stdout, done.stderr) == (3, NONE_RUNNING + "\n", "")
+
+
+def test_a_listener_that_is_not_kafka_on_the_default_address_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import kata_engine.broker as chain
+
+    with socket.socket() as listener:  # accepts connections, never answers a Kafka request
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+        monkeypatch.setattr(chain, "DEFAULT_PORT", port)
+        monkeypatch.setattr(chain, "DEFAULT_BOOTSTRAP", f"127.0.0.1:{port}")
+        monkeypatch.setattr(chain, "ANSWER_TIMEOUT_S", 2.0)
+
+        with pytest.raises(BrokerUnavailable) as raised, provide_broker():
+            pass
+
+    message = str(raised.value)
+    assert message.startswith(f"something listens on 127.0.0.1:{port} but did not answer"), message
+    assert "\n" not in message

@@ -17,6 +17,9 @@ import pytest
 
 from kata_engine import switch
 from kata_engine.cli import main
+from kata_engine.manifest import load
+from kata_engine.progress import State, TaskProgress, render, task_progress
+from kata_engine.report import FAILED, PASSED, SKIPPED, OutcomeRecord, RunReport
 from kata_engine.runner import run_pytest
 from kata_engine.watch import watch
 
@@ -114,6 +117,37 @@ def test_status_counts_a_solved_task_as_done(
     out = capsys.readouterr().out
     assert "[x] 1.1  Greet — done (1/1 tests pass)" in out
     assert "Next: task 1.2 — Shout" in out
+
+
+def progress_of(*records: OutcomeRecord) -> TaskProgress:
+    manifest = load(check_files=False)
+    task = manifest.task("1.2")
+    report = RunReport(switch.LEARNER, tests=list(records))
+    [progress] = [p for p in task_progress(manifest, report) if p.task.id == task.id]
+    return progress
+
+
+def unit(outcome: str) -> OutcomeRecord:
+    return OutcomeRecord("katas/phase1/test_first_contact.py::test_unit", outcome, "1.2")
+
+
+def integration(outcome: str) -> OutcomeRecord:
+    node = "katas/phase1/test_first_contact.py::test_broker"
+    return OutcomeRecord(node, outcome, "1.2", kafka=True)
+
+
+def test_a_task_whose_integration_test_did_not_run_is_not_done() -> None:
+    progress = progress_of(unit(PASSED), integration(SKIPPED))
+    assert progress.state is State.UNIT_ONLY, progress
+    assert "integration not run: needs a broker" in progress.describe(), progress.describe()
+    lines = render(load(check_files=False), [progress])
+    assert any("[ ] 1.2" in line for line in lines), lines
+
+
+def test_a_task_is_done_only_when_its_integration_test_passed_too() -> None:
+    assert progress_of(unit(PASSED), integration(PASSED)).state is State.DONE
+    assert progress_of(unit(PASSED), integration(FAILED)).state is State.TODO
+    assert progress_of(integration(SKIPPED)).state is State.NOT_RUN
 
 
 def test_hint_gives_one_level_at_a_time(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -81,3 +81,22 @@ def test_switching_after_a_stub_was_imported_is_refused() -> None:
 
     assert done.returncode != 0
     assert "switch set too late: katas.phase2.classify already imported" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-c", "import katas.phase2.classify"],  # the worker's way in
+        [sys.executable, "-m", "kata_engine.cli", "status"],
+        [sys.executable, "-m", "pytest", "katas/phase2/test_classify.py", "-p", "no:cacheprovider"],
+    ],
+    ids=["import", "kata", "pytest"],
+)
+def test_a_typo_in_kata_impl_is_one_line_and_exit_2(command: list[str]) -> None:
+    env = {**os.environ, switch.ENV_VAR: "solution"}
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    output = (done.stdout + done.stderr).strip()
+    assert done.returncode == 2, f"exit {done.returncode}; expected 2. Output:\n{output}"
+    assert "Traceback" not in output, output
+    lines = [line for line in output.splitlines() if "KATA_IMPL" in line]
+    assert len(lines) == 1 and "'solution'" in lines[0] and "'solutions'" in lines[0], output
