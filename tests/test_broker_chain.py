@@ -337,7 +337,7 @@ def test_a_running_broker_on_the_default_address_is_used_and_nothing_starts(
     # The learner's `docker compose up -d` broker, played by the session's broker.
     import kata_engine.broker as chain
 
-    host, port = kafka_bootstrap.split(",")[0].rsplit(":", 1)
+    port = kafka_bootstrap.split(",")[0].rsplit(":", 1)[1]
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     monkeypatch.setattr(chain, "DEFAULT_PORT", int(port))
     monkeypatch.setattr(chain, "DEFAULT_BOOTSTRAP", f"127.0.0.1:{port}")

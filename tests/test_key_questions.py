@@ -1,4 +1,4 @@
-"""The key questions of info.toml live in the phase READMEs, each inviting an answer before its fold."""
+"""The key questions of info.toml live in the phase READMEs: an invitation, then a fold."""
 
 from __future__ import annotations
 
