@@ -26,7 +26,9 @@ FLOOR = [sys.executable, "-c", "import pytest, faust, hypothesis"]
 
 def learner_env() -> dict[str, str]:
     """The learner's environment: their own modules, no configured broker."""
-    env = {**os.environ, "KATA_IMPL": "learner", "PYTHONDONTWRITEBYTECODE": "1"}
+    # Bytecode caching as a learner has it: pytest caches its rewritten test modules there.
+    env = {**os.environ, "KATA_IMPL": "learner"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     return env
 
