@@ -40,7 +40,7 @@ async def report_totals() -> tuple[int, int]:
     )
 
 
-@app.on_rebalance_complete.connect
+@app.on_rebalance_complete.connect  # type: ignore[arg-type]  # Faust types receivers loosely
 async def log_recovered_counts(sender: faust.App, **kwargs: Any) -> tuple[int, int]:
     """After every rebalance (start-up included): log what the table holds; return it."""
     raise NotImplementedError(

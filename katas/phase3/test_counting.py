@@ -82,7 +82,8 @@ async def test_a_lifetime_count_continues_from_what_the_table_holds(
     assert results == [("sensor-c", 8)], f"the agent yielded {results}; expected [('sensor-c', 8)]"
 
 
-def test_the_agent_counts_enriched_readings_only() -> None:
+async def test_the_agent_counts_enriched_readings_only(faust_app: faust.App) -> None:
+    await put_all(["sensor-a"])
     # Dead letters never reach enriched-readings: counting there counts valid readings only.
     # An agent on sensor-readings would count the malformed events too.
     consumed = sorted(topic for topic in count_by_sensor.channel.topics)  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ No broker needed: in the test context the repartition channel lives in memory, a
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import faust
 from hypothesis import HealthCheck, given
@@ -22,7 +23,7 @@ STATUSES = [status.value for status in Status]
 SENSORS = ("sensor-a", "sensor-b", "sensor-c", "sensor-d")
 
 
-async def put_all(readings: list[tuple[str, str]]) -> tuple[list[object], list[Forwarded]]:
+async def put_all(readings: list[tuple[str, str]]) -> tuple[list[Any], list[Forwarded]]:
     """Put (sensor_id, status) readings, keyed and partitioned by sensor.
 
     Returns the agent's results and what it re-sent (repartitioned) on the way.
@@ -49,10 +50,10 @@ async def test_counts_per_status_across_sensors(faust_app: faust.App) -> None:
         f"readings {readings} gave the status counts {counts}; "
         "expected {'normal': 3, 'critical': 1, 'warning': 1}"
     )
-    assert sorted(results) == sorted([("normal", 1), ("critical", 1), ("normal", 2)] + [
-        ("warning", 1),
-        ("normal", 3),
-    ]), f"the agent yielded {results}; expected (status, new count) per reading"
+    expected = [("normal", 1), ("critical", 1), ("normal", 2), ("warning", 1), ("normal", 3)]
+    assert sorted(results) == sorted(expected), (
+        f"the agent yielded {results}; expected (status, new count) per reading: {expected}"
+    )
 
 
 async def test_every_reading_is_repartitioned_by_its_status(faust_app: faust.App) -> None:

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 reported: set[str] = set()
 
 
-@app.timer(interval=settings.count_check_interval)
+@app.timer(interval=settings.count_check_interval)  # type: ignore[untyped-decorator]
 async def log_busy_sensors() -> list[str]:
     """Log each sensor once when its count first exceeds the threshold; return the new ones."""
     _ = (sensor_counts, reported, logger)  # what you will need

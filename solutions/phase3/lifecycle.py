@@ -28,7 +28,7 @@ async def report_totals() -> tuple[int, int]:
     return sensors, readings
 
 
-@app.on_rebalance_complete.connect
+@app.on_rebalance_complete.connect  # type: ignore[arg-type]  # Faust types receivers loosely
 async def log_recovered_counts(sender: faust.App, **kwargs: Any) -> tuple[int, int]:
     """After every rebalance (start-up included): log what the table holds; return it."""
     # Sent once recovery has replayed the changelog of every assigned partition: the table

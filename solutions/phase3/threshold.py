@@ -23,7 +23,7 @@ def newly_busy(counts: Mapping[str, int], threshold: int, already: set[str]) -> 
     )
 
 
-@app.timer(interval=settings.count_check_interval)
+@app.timer(interval=settings.count_check_interval)  # type: ignore[untyped-decorator]
 async def log_busy_sensors() -> list[str]:
     """Log each sensor once when its count first exceeds the threshold; return the new ones."""
     threshold = settings.count_alert_threshold
@@ -31,7 +31,10 @@ async def log_busy_sensors() -> list[str]:
     crossed = newly_busy(counts, threshold, reported)
     for sensor in crossed:
         logger.warning(
-            "sensor %s has %d readings, above the threshold of %d", sensor, counts[sensor], threshold
+            "sensor %s has %d readings, above the threshold of %d",
+            sensor,
+            counts[sensor],
+            threshold,
         )
     reported.update(crossed)
     return crossed

@@ -59,9 +59,10 @@ def _crossing_logged_every_tick() -> None:
 
 def _hook_counts_readings_as_sensors() -> None:
     from solutions.phase3 import lifecycle as module
+    from solutions.phase3.counting import sensor_counts
 
     def totals() -> tuple[int, int]:
-        readings = sum(module.sensor_counts.values())
+        readings = sum(sensor_counts.values())
         return readings, readings  # the mistake: the readings reported as the sensors
 
     replace(module, "totals", totals)
@@ -114,7 +115,9 @@ MUTANTS = [
         task="3.3",
         description="the timer logs every sensor, not only those above the threshold",
         apply=_timer_logs_everyone,
-        caught_by=("test_threshold.py::test_one_tick_logs_exactly_the_sensors_above_the_threshold",),
+        caught_by=(
+            "test_threshold.py::test_one_tick_logs_exactly_the_sensors_above_the_threshold",
+        ),
     ),
     Mutant(
         name="timer-logs-a-crossing-every-tick",
