@@ -74,6 +74,7 @@ class Settings:
         100  # KATA_COUNT_ALERT_THRESHOLD: readings before a sensor is logged
     )
     count_check_interval: float = 10.0  # KATA_COUNT_CHECK_INTERVAL: timer period (s)
+    count_report_cron: str = "0 * * * *"  # KATA_COUNT_REPORT_CRON: when to log the totals (cron)
     web_bind: str = "127.0.0.1"  # KATA_WEB_BIND: loopback only unless you say otherwise
     web_port: int = 6066  # KATA_WEB_PORT
     processing_guarantee: str = "at_least_once"  # KATA_PROCESSING_GUARANTEE: or exactly_once
@@ -126,6 +127,7 @@ class Settings:
                 "KATA_COUNT_ALERT_THRESHOLD", default.count_alert_threshold
             ),
             count_check_interval=number("KATA_COUNT_CHECK_INTERVAL", default.count_check_interval),
+            count_report_cron=text("KATA_COUNT_REPORT_CRON", default.count_report_cron),
             web_bind=text("KATA_WEB_BIND", default.web_bind),
             web_port=whole("KATA_WEB_PORT", default.web_port),
             processing_guarantee=guarantee,

@@ -26,6 +26,12 @@ __all__ = ["PHASE_MODULES", "app", "load_phases", "selected_phases"]
 # The modules that register something on the app, per phase (phase 1 registers nothing).
 PHASE_MODULES: dict[int, tuple[str, ...]] = {
     2: ("katas.phase2.enrichment",),
+    3: (
+        "katas.phase3.counting",
+        "katas.phase3.status_counts",
+        "katas.phase3.threshold",
+        "katas.phase3.lifecycle",
+    ),
 }
 
 

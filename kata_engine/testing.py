@@ -299,3 +299,65 @@ def _copy_routes(source: web.Application) -> web.Application:
             continue  # CORS preflight routes: tests don't need them
         copy.router.add_route(route.method, route.resource.canonical, route.handler)
     return copy
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """One event re-sent by ``event.forward`` (what ``stream.group_by`` does for every event)."""
+
+    channel: str
+    key: Any
+    value: Any
+
+
+@contextmanager
+def record_forwards() -> Iterator[list[Forwarded]]:
+    """Record every ``event.forward(...)``: proves that a stream repartitions, and by which key.
+
+    ``stream.group_by(key)`` forwards each event to its repartition topic with the new key. In
+    the test context the agent reads an in-memory channel, and Faust "derives" the repartition
+    channel of an in-memory channel as that same channel, so events could reach the grouped
+    stream without being repartitioned. Inside this block a derived channel is a new in-memory
+    channel: every event takes the repartition path, as it does through Kafka in a worker.
+    Start the agent (``run_agent``) inside the block.
+    """
+    import faust.channels
+    import faust.events
+
+    forwarded: list[Forwarded] = []
+    event_class: Any = faust.events.Event
+    channel_class: Any = faust.channels.Channel
+    real_forward = event_class.forward
+    real_derive = channel_class.derive
+    wrapper_class: Any = faust.agents.agent.AgentTestWrapper
+    real_stream = wrapper_class.stream
+
+    async def forward(self: Any, channel: Any, *args: Any, **kwargs: Any) -> Any:
+        key = kwargs.get("key", args[0] if args else self.message.key)
+        value = kwargs.get("value", args[1] if len(args) > 1 else self.message.value)
+        name = channel if isinstance(channel, str) else str(getattr(channel, "label", channel))
+        forwarded.append(Forwarded(name, key, value))
+        return await real_forward(self, channel, *args, **kwargs)
+
+    def derive(self: Any, **_options: Any) -> Any:
+        # Topic overrides derive; only in-memory channels get here.
+        return faust.channels.Channel(
+            app=self.app,
+            schema=self.schema,
+            key_type=self.key_type,
+            value_type=self.value_type,
+            maxsize=self.maxsize,
+        )
+
+    def first_stream(self: Any, *_args: Any, **_kwargs: Any) -> Any:
+        return self._stream  # the stream the agent was given, before any group_by
+
+    event_class.forward = forward
+    channel_class.derive = derive
+    wrapper_class.stream = first_stream
+    try:
+        yield forwarded
+    finally:
+        event_class.forward = real_forward
+        channel_class.derive = real_derive
+        wrapper_class.stream = real_stream

@@ -1,0 +1,262 @@
+"""Where is the table data actually stored? Real workers against a real broker answer it.
+
+Each test runs the reference pipeline of phases 2 and 3 (``KATA_PHASES=2,3``): raw readings in,
+enrichment, then the counts. The counts are read back from the worker's web server (Faust's
+``/table/sensor-counts/<sensor>/`` page) and from the changelog topic itself.
+
+- changelog + recovery: the changelog topic is compacted and holds the latest count per sensor;
+  a new worker with an EMPTY working directory gets exactly those counts back;
+- crash: SIGKILL mid-stream, restart: nobody undercounts (at_least_once may count twice);
+
+Figures (overcount, takeover time) are printed (``pytest -s``), never asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from app.catalogue import SensorFleet, to_bytes, valid_reading
+from kata_engine.pytest_plugin import KafkaIsolation
+from kata_engine.worker import Worker, create_topics, read_records, running_worker
+
+PARTITIONS = 4
+SENSORS = 20
+WAIT_S = 90.0  # a guard against a hang, not a performance assertion
+MALFORMED = b'{"sensor_id": "sensor-001", "temperature": "hot"}'  # a dead letter, never counted
+# Two workers in one group notice a dead member only when its session times out (Faust's
+# default: 60 s). The broker accepts 6 s at the least (group.min.session.timeout.ms); the
+# heartbeat must be well inside it. Faust reads both from the environment.
+FAST_FAILOVER = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
+
+
+async def prove_the_tasks_are_done() -> None:
+    """Fail in milliseconds, with the stub's own message, before any broker or worker starts."""
+    from app.faust_app import app
+    from kata_engine.testing import prepared_app, record_forwards, run_agent, run_timer_once
+    from katas.phase2.test_worker import prove_the_tasks_are_done as prove_phase_2
+    from katas.phase3.counting import count_by_sensor
+    from katas.phase3.lifecycle import log_recovered_counts, report_totals
+    from katas.phase3.status_counts import count_by_status
+    from katas.phase3.test_counting import enriched
+    from katas.phase3.threshold import log_busy_sensors
+
+    await prove_phase_2()
+    async with prepared_app(app):
+        async with run_agent(count_by_sensor) as run:
+            await run.put(enriched("sensor-a"), key="sensor-a")
+        with record_forwards():
+            async with run_agent(count_by_status) as run:
+                await run.put(enriched("sensor-a"), key="sensor-a")
+        await run_timer_once(log_busy_sensors)
+        await run_timer_once(report_totals)
+        await log_recovered_counts(app)
+
+
+def readings(count: int, seed: int) -> list[tuple[bytes, bytes]]:
+    """``count`` valid readings of SENSORS sensors, keyed by sensor, plus one malformed in 20."""
+    rng = random.Random(seed)
+    fleet = SensorFleet.create(SENSORS, random.Random(seed))
+    events: list[tuple[bytes, bytes]] = []
+    for n in range(count):
+        reading = valid_reading(rng, fleet, n, 1_700_000_000.0 + n)
+        events.append((str(reading["sensor_id"]).encode(), to_bytes(reading)))
+        if n % 20 == 0:
+            events.append((b"sensor-001", MALFORMED))
+    return events
+
+
+def expected_counts(events: list[tuple[bytes, bytes]]) -> Counter[str]:
+    return Counter(key.decode() for key, value in events if value != MALFORMED)
+
+
+async def produce(servers: str, topic: str, events: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=servers, linger_ms=5)
+    await producer.start()
+    try:
+        for key, value in events:
+            await producer.send(topic, value=value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def web_count(worker: Worker, sensor: str) -> int:
+    url = f"http://127.0.0.1:{worker.web_port}/table/sensor-counts/{sensor}/"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return int(json.loads(response.read()))
+
+
+def worker_counts(worker: Worker, sensors: list[str]) -> dict[str, int]:
+    """The counts as the worker holds them in memory, read through its web server."""
+    worker.check_alive()
+    try:
+        return {sensor: web_count(worker, sensor) for sensor in sensors}
+    except OSError:  # the web server is not up yet
+        return {}
+
+
+def wait_for(what: str, check: Callable[[], bool], worker: Worker, timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker.check_alive()
+        if check():
+            return
+        time.sleep(0.25)
+    raise AssertionError(
+        f"waited {timeout:g} s for {what}; the worker log ends:\n{worker.log_tail()}"
+    )
+
+
+def recovered_lines(worker: Worker) -> list[str]:
+    """The start-up hook's lines (task 3.4) in the worker's log."""
+    text = worker.log.read_text(errors="replace")
+    return re.findall(r"recovered \d+ sensors \(\d+ readings\) from the changelog.*", text)
+
+
+def at_least(expected: Counter[str]) -> Callable[[dict[str, int]], bool]:
+    return lambda got: bool(got) and all(got[s] >= n for s, n in expected.items())
+
+
+def setup_topics(isolation: KafkaIsolation) -> tuple[str, dict[str, str]]:
+    """Create the pipeline's topics; the readings topic and the env for the workers."""
+    names = [
+        isolation.topic(n) for n in ("sensor-readings", "enriched-readings", "sensor-dead-letter")
+    ]
+    asyncio.run(create_topics(isolation.bootstrap_servers, names, PARTITIONS))
+    env = {**isolation.env(), "KATA_TOPIC_PARTITIONS": str(PARTITIONS)}
+    return names[0], env
+
+
+async def changelog_state(servers: str, topic: str) -> tuple[str, dict[str, int]]:
+    """The changelog topic's cleanup.policy and its latest value per key."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        [described] = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic)]
+        )
+    finally:
+        await admin.close()
+    configs = {name: value for name, value, *_rest in described.resources[0][4]}
+    records = await read_records(servers, [topic], expected=1, settle_ms=1500)
+    latest: dict[str, int] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        # Key and value are JSON on the wire: '"sensor-001"' -> 27.
+        latest[json.loads(record.key or b"null")] = json.loads(record.value or b"null")
+    return str(configs.get("cleanup.policy")), latest
+
+
+@pytest.mark.kafka
+def test_the_changelog_holds_the_counts_and_a_fresh_worker_recovers_them(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    asyncio.run(prove_the_tasks_are_done())
+    isolation: KafkaIsolation = request.getfixturevalue("kafka_isolation")
+    servers = isolation.bootstrap_servers
+    source, env = setup_topics(isolation)
+    events = readings(600, seed=3)
+    expected = expected_counts(events)
+    sensors = sorted(expected)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+
+    with running_worker(env, first, phases="2,3") as worker:
+        asyncio.run(produce(servers, source, events))
+        wait_for(
+            "the first worker to count every reading",
+            lambda: worker_counts(worker, sensors) == dict(expected),
+            worker,
+        )
+    # SIGTERM: a clean stop. Its memory is gone; only Kafka remains.
+
+    changelog = f"{isolation.app_id}-sensor-counts-changelog"
+    policy, latest = asyncio.run(changelog_state(servers, changelog))
+    assert policy == "compact", (
+        f"{changelog} has cleanup.policy={policy!r}; expected 'compact': only the latest count "
+        "per sensor matters"
+    )
+    assert latest == dict(expected), (
+        f"the latest value per key in {changelog} is {latest}; expected the counts {dict(expected)}"
+    )
+
+    with running_worker(env, second, phases="2,3") as fresh:  # an empty working directory
+        wait_for("the start-up hook's line", lambda: bool(recovered_lines(fresh)), fresh)
+        got = worker_counts(fresh, sensors)
+        lines = recovered_lines(fresh)
+    assert got == dict(expected), (
+        f"a fresh worker in an empty directory holds {got}; expected exactly {dict(expected)}, "
+        "recovered from the changelog"
+    )
+    total = sum(expected.values())
+    assert any(f"recovered {len(expected)} sensors ({total} readings)" in line for line in lines), (
+        f"the fresh worker's start-up hook logged {lines}; expected "
+        f"'recovered {len(expected)} sensors ({total} readings) ...'"
+    )
+
+
+@pytest.mark.kafka
+def test_a_crash_mid_stream_never_undercounts(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    asyncio.run(prove_the_tasks_are_done())
+    isolation: KafkaIsolation = request.getfixturevalue("kafka_isolation")
+    servers = isolation.bootstrap_servers
+    source, env = setup_topics(isolation)
+    warm_up, rest = readings(300, seed=5), readings(1500, seed=6)
+    expected = expected_counts(warm_up) + expected_counts(rest)
+    sensors = sorted(expected)
+
+    with running_worker(env, tmp_path, phases="2,3") as worker:
+        asyncio.run(produce(servers, source, warm_up))
+        wait_for(
+            "the warm-up",
+            lambda: at_least(expected_counts(warm_up))(worker_counts(worker, sensors)),
+            worker,
+        )
+        asyncio.run(produce(servers, source, rest))
+        time.sleep(0.5)  # mid-stream: the worker is busy with `rest`
+        worker.process.kill()  # SIGKILL: no commit, no flush, no goodbye
+        worker.process.wait(timeout=10)
+
+    with running_worker(env, tmp_path, phases="2,3") as restarted:
+        wait_for(
+            "the restarted worker to finish the stream",
+            lambda: at_least(expected)(worker_counts(restarted, sensors)),
+            restarted,
+        )
+        time.sleep(3.0)  # let duplicates still in flight arrive
+        got = worker_counts(restarted, sensors)
+    under = {s: (got[s], n) for s, n in expected.items() if got[s] < n}
+    assert not under, f"after a crash these sensors undercount (got, expected): {under}"
+    over = sum(got.values()) - sum(expected.values())
+    print(
+        f"\ncrash overcount: {over} of {sum(expected.values())} readings counted twice "
+        "(at_least_once)"
+    )
+
+
+def owns_some(lines: list[str]) -> bool:
+    """The last hook line names at least one partition."""
+    return (
+        bool(lines)
+        and not lines[-1].rstrip().endswith("partitions [] of")
+        and "[]" not in lines[-1]
+    )
+
+
+def owns_all(lines: list[str]) -> bool:
+    return bool(lines) and "[0, 1, 2, 3]" in lines[-1]

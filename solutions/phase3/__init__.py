@@ -1,0 +1,1 @@
+"""Reference solutions of phase 3: stateful counting with changelog-backed tables."""
