@@ -26,6 +26,7 @@ __all__ = ["PHASE_MODULES", "app", "load_phases", "selected_phases"]
 # The modules that register something on the app, per phase (phase 1 registers nothing).
 PHASE_MODULES: dict[int, tuple[str, ...]] = {
     2: ("katas.phase2.enrichment",),
+    4: ("katas.phase4.windowing",),
 }
 
 
