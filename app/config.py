@@ -129,9 +129,7 @@ class Settings:
             window_size=number("KATA_WINDOW_SIZE", default.window_size),
             window_grace=number("KATA_WINDOW_GRACE", default.window_grace),
             window_close_delay=number("KATA_WINDOW_CLOSE_DELAY", default.window_close_delay),
-            window_tick_interval=number(
-                "KATA_WINDOW_TICK_INTERVAL", default.window_tick_interval
-            ),
+            window_tick_interval=number("KATA_WINDOW_TICK_INTERVAL", default.window_tick_interval),
             count_alert_threshold=whole(
                 "KATA_COUNT_ALERT_THRESHOLD", default.count_alert_threshold
             ),

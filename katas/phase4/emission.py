@@ -24,14 +24,18 @@ from katas.phase4.aggregation import WindowStats
 
 def advance_horizon(horizon: float, timestamp: float, grace: float) -> float:
     """The closing horizon after a reading at event time ``timestamp`` was seen."""
-    raise NotImplementedError("task 4.3: move the horizon on event time — run `uv run kata hint 4.3`")
+    raise NotImplementedError(
+        "task 4.3: move the horizon on event time — run `uv run kata hint 4.3`"
+    )
 
 
 def split_closed(
     windows: Iterable[WindowStats], horizon: float
 ) -> tuple[list[WindowStats], list[WindowStats]]:
     """(windows that close now, windows still open), each list ordered by start."""
-    raise NotImplementedError("task 4.3: split closed from open windows — run `uv run kata hint 4.3`")
+    raise NotImplementedError(
+        "task 4.3: split closed from open windows — run `uv run kata hint 4.3`"
+    )
 
 
 def idle_horizon(horizon: float, windows: Iterable[WindowStats]) -> float:

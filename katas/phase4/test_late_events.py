@@ -39,7 +39,9 @@ def test_the_dead_letter_says_late_event_and_keeps_the_reading() -> None:
     assert restored == READING, (
         f"the dead letter's payload decodes to {restored}; expected the late reading {READING}"
     )
-    assert dead.key() == b"sensor-003", f"the dead letter's key is {dead.key()!r}; expected the sensor"
+    assert dead.key() == b"sensor-003", (
+        f"the dead letter's key is {dead.key()!r}; expected the sensor"
+    )
     where = (dead.source_topic, dead.source_partition, dead.source_offset)
     assert where == ("enriched-readings", 2, 77), (
         f"the dead letter points at {where}; expected ('enriched-readings', 2, 77)"

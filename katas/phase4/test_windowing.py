@@ -49,10 +49,10 @@ class Pipeline:
     run: AgentRun
     ticks: AgentRun
 
-    async def read(self, sensor: str, timestamp: float, temperature: float = 20.0, *,
-                   partition: int = 0) -> None:
-        await self.run.put(reading(sensor, timestamp, temperature), key=sensor,
-                           partition=partition)
+    async def read(
+        self, sensor: str, timestamp: float, temperature: float = 20.0, *, partition: int = 0
+    ) -> None:
+        await self.run.put(reading(sensor, timestamp, temperature), key=sensor, partition=partition)
 
     async def quiet(self, partition: int = 0) -> None:
         """A tick dated after the close delay: the partition has been quiet long enough."""
@@ -74,7 +74,10 @@ def fresh_activity() -> None:
 @asynccontextmanager
 async def pipeline() -> AsyncIterator[Pipeline]:
     # The tick agent captures nothing itself: the first context records every send.
-    async with run_agent(aggregate_windows) as run, run_agent(close_idle_windows, capture=[]) as ticks:
+    async with (
+        run_agent(aggregate_windows) as run,
+        run_agent(close_idle_windows, capture=[]) as ticks,
+    ):
         yield Pipeline(run, ticks)
 
 
@@ -104,7 +107,9 @@ async def test_readings_in_one_window_give_one_exact_aggregate(faust_app: faust.
         f"{p.aggregates()}; expected exactly {expected}"
     )
     [message] = p.run.sent_to(topics.window_aggregates)
-    assert message.key == "sensor-a", f"the aggregate was keyed {message.key!r}; expected the sensor"
+    assert message.key == "sensor-a", (
+        f"the aggregate was keyed {message.key!r}; expected the sensor"
+    )
 
 
 async def test_a_reading_just_before_the_end_and_one_at_it_fall_in_two_windows(

@@ -154,9 +154,10 @@ def test_a_real_worker_emits_every_window_once_and_counts_the_late_reading(
             f"avg) {got}; expected {want}"
         )
     for record in records:
-        assert record.key is not None and record.key.decode() == json.loads(record.value or b"")[
-            "sensor_id"
-        ], f"an aggregate was keyed {record.key!r}; expected its sensor id"
+        assert (
+            record.key is not None
+            and record.key.decode() == json.loads(record.value or b"")["sensor_id"]
+        ), f"an aggregate was keyed {record.key!r}; expected its sensor id"
 
     late_letters = [DeadLetter.loads(r.value or b"", serializer="json") for r in dead]
     codes = [letter.error_code for letter in late_letters]

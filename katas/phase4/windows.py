@@ -27,4 +27,6 @@ class Window(NamedTuple):
 
 def window_for(timestamp: float, size: float = settings.window_size) -> Window:
     """The one window of length ``size`` that holds ``timestamp`` (aligned to the epoch)."""
-    raise NotImplementedError("task 4.1: which window holds a timestamp — run `uv run kata hint 4.1`")
+    raise NotImplementedError(
+        "task 4.1: which window holds a timestamp — run `uv run kata hint 4.1`"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from typing import cast
 
 import faust
 from faust.types import EventT, StreamT
@@ -64,7 +65,6 @@ async def close_idle_windows(stream: StreamT[WindowTick]) -> AsyncIterator[list[
         yield await on_tick(event.message.partition, event.value.sent_at)
 
 
-@app.timer(interval=settings.window_tick_interval)
 async def send_window_ticks() -> None:
     """Send one tick to every partition of enriched-readings this worker owns."""
     enriched = topics.enriched.get_topic_name()
@@ -74,8 +74,12 @@ async def send_window_ticks() -> None:
             await topics.window_ticks.send(value=tick, partition=tp.partition)
 
 
+# Registered by a call rather than as a decorator: Faust's timer decorator is untyped.
+app.timer(interval=settings.window_tick_interval)(send_window_ticks)
+
+
 async def on_reading(event: EventT[EnrichedReading]) -> list[WindowAggregate | DeadLetter]:
-    reading = event.value
+    reading = cast(EnrichedReading, event.value)  # the topic's value_type
     partition = event.message.partition
     activity.saw(partition, time.time())
     window = window_for(reading.timestamp, settings.window_size)
