@@ -11,9 +11,10 @@ late_event dead letter, katas/phase4) is measured against the real thing.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
+from faust.types import FieldDescriptorT
 
 from app.models import EnrichedReading
 from kata_engine.testing import close_expired_windows, frozen_clock, prepared_app, run_agent
@@ -43,7 +44,8 @@ async def test_fausts_windowed_table_loses_a_late_event_without_a_word() -> None
     counts = (
         demo.Table("demo-counts", default=int, on_window_close=on_close)
         .tumbling(60.0, expires=timedelta(seconds=10))
-        .relative_to_field(EnrichedReading.timestamp)
+        # On the class, a Record field is a FieldDescriptor; its annotation says float.
+        .relative_to_field(cast(FieldDescriptorT[float], EnrichedReading.timestamp))
     )
     source = demo.topic("demo-readings", value_type=EnrichedReading)
 
