@@ -36,6 +36,8 @@ class ErrorCode(StrEnum):
     EMPTY_SENSOR_ID = "empty_sensor_id"  # sensor_id is "" or only whitespace
     NEGATIVE_TEMPERATURE = "negative_temperature"  # temperature < 0
     OUT_OF_RANGE = "out_of_range"  # temperature above the maximum, humidity outside 0..100
+    # Not from validation: phase 4 dead-letters a valid reading whose window has already closed.
+    LATE_EVENT = "late_event"  # event time in a window already closed (beyond the grace period)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class Settings:
     max_temperature: float = 150.0  # KATA_MAX_TEMPERATURE: above this a reading is malformed
     window_size: float = 60.0  # KATA_WINDOW_SIZE: tumbling window length (s)
     window_grace: float = 10.0  # KATA_WINDOW_GRACE: how long a window accepts late events (s)
+    window_close_delay: float = (
+        30.0  # KATA_WINDOW_CLOSE_DELAY: a partition silent this long closes its windows (s)
+    )
+    window_tick_interval: float = 5.0  # KATA_WINDOW_TICK_INTERVAL: idle check period (s)
     count_alert_threshold: int = (
         100  # KATA_COUNT_ALERT_THRESHOLD: readings before a sensor is logged
     )
@@ -123,6 +129,8 @@ class Settings:
             max_temperature=number("KATA_MAX_TEMPERATURE", default.max_temperature),
             window_size=number("KATA_WINDOW_SIZE", default.window_size),
             window_grace=number("KATA_WINDOW_GRACE", default.window_grace),
+            window_close_delay=number("KATA_WINDOW_CLOSE_DELAY", default.window_close_delay),
+            window_tick_interval=number("KATA_WINDOW_TICK_INTERVAL", default.window_tick_interval),
             count_alert_threshold=whole(
                 "KATA_COUNT_ALERT_THRESHOLD", default.count_alert_threshold
             ),
@@ -142,6 +150,8 @@ class Settings:
             raise ValueError("KATA_MAX_TEMPERATURE must be at least KATA_CRITICAL_TEMPERATURE")
         if settings.window_size <= 0 or settings.window_grace < 0:
             raise ValueError("KATA_WINDOW_SIZE must be > 0 and KATA_WINDOW_GRACE >= 0")
+        if settings.window_close_delay <= 0 or settings.window_tick_interval <= 0:
+            raise ValueError("KATA_WINDOW_CLOSE_DELAY and KATA_WINDOW_TICK_INTERVAL must be > 0")
         if settings.count_check_interval <= 0:
             raise ValueError("KATA_COUNT_CHECK_INTERVAL must be > 0")
         if settings.web_port > 65535:

@@ -14,7 +14,7 @@ from typing import Any
 import faust
 
 from app.config import Settings, settings
-from app.models import DeadLetter, EnrichedReading, WindowAggregate
+from app.models import DeadLetter, EnrichedReading, WindowAggregate, WindowTick
 
 
 def create_app(config: Settings = settings) -> faust.App:
@@ -59,6 +59,9 @@ class PipelineTopics:
         self.enriched = owned(names.enriched, str, EnrichedReading)
         self.dead_letter = owned(names.dead_letter, bytes, DeadLetter)
         self.window_aggregates = owned(names.window_aggregates, str, WindowAggregate)
+        # Phase 4's heartbeat: the app both sends and consumes it, partition by partition, like
+        # enriched-readings (same partition count), so closing an idle window is an ordinary event.
+        self.window_ticks = owned(f"{config.topic_prefix}window-ticks", str, WindowTick)
 
     def all(self) -> tuple[faust.TopicT, ...]:
         """Every topic of the pipeline."""

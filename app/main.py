@@ -32,6 +32,7 @@ PHASE_MODULES: dict[int, tuple[str, ...]] = {
         "katas.phase3.threshold",
         "katas.phase3.lifecycle",
     ),
+    4: ("katas.phase4.windowing",),
 }
 
 

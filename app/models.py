@@ -41,6 +41,16 @@ class WindowAggregate(faust.Record, serializer="json"):
     avg_temperature: float
 
 
+class WindowTick(faust.Record, serializer="json"):
+    """A heartbeat for one partition of ``window-ticks`` (phase 4): "close what has gone quiet".
+
+    A timer sends one per partition the worker owns, so that windows close even when no later
+    reading arrives; the tick is consumed like any event, in that partition.
+    """
+
+    sent_at: float  # the sender's wall clock, epoch seconds (processing time)
+
+
 class DeadLetter(faust.Record, serializer="json"):
     """A raw event that could not become a SensorReading (``sensor-dead-letter``).
 

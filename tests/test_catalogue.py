@@ -68,7 +68,7 @@ def test_at_least_ten_error_codes_are_covered() -> None:
     covered = {kind.expected for kind in MALFORMED_KINDS}
 
     assert len(covered) >= 10
-    assert covered == set(ErrorCode)
+    assert covered == set(ErrorCode) - {ErrorCode.LATE_EVENT}  # late_event: phase 4, not parsing
 
 
 @pytest.mark.parametrize("kind", MALFORMED_KINDS, ids=lambda kind: kind.name)

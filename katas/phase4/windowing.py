@@ -1,0 +1,111 @@
+"""Task 4.5: the window agents.
+
+Provided below: the state (three changelog-backed tables), the memory of when each partition
+last delivered a reading, and a timer that sends a ``WindowTick`` to every partition of
+enriched-readings this worker owns. You write the two agents.
+
+``aggregate_windows`` (consumes ``topics.enriched``), for EVERY event:
+
+1. ``activity.saw(partition, time.time())``; the event's window is ``window_for(timestamp)``;
+   the partition's horizon is ``window_horizon[str(partition)]``.
+2. Late (``is_late``)? Send ``late_dead_letter(...)`` to ``topics.dead_letter`` (key: the
+   sensor id's bytes, headers: phase 2's ``dead_letter_headers``), add 1 to
+   ``late_events[sensor_id]``, and yield ``[dead_letter]``. Nothing else changes.
+3. Otherwise fold the temperature into that sensor's window in ``window_state[sensor_id]``
+   (a ``SensorWindows``: the partition and the open windows' ``WindowStats``) and write it back.
+4. ``advance_horizon`` with ``settings.window_grace``; if it moved, store it and close: for each
+   sensor of this partition, ``split_closed``; send each closed window's ``to_aggregate`` to
+   ``topics.window_aggregates`` (key: the sensor id), keep only the still-open windows (delete
+   the sensor's entry when none is left). Yield the list of what you sent (maybe empty).
+
+``close_idle_windows`` (consumes ``topics.window_ticks``), for every tick: if
+``activity.quiet_for(partition, tick.sent_at) >= settings.window_close_delay``, move the
+partition's horizon to ``idle_horizon(...)`` over its open windows and close them as in step 4.
+Yield the list of aggregates sent.
+
+Every partition closes its own windows, with its own horizon: a window start closed on one
+partition says nothing about another (Faust's on_window_close gets this wrong: README.md).
+Send with ``await topic.send(key=..., value=...)``, write tables with ``table[key] = value``
+inside the agent (that is what writes the changelog), and yield once per event.
+
+Run: ``uv run pytest katas/phase4/test_windowing.py``
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import faust
+from faust.types import StreamT
+
+from app.config import settings
+from app.faust_app import app, topics
+from app.models import DeadLetter, EnrichedReading, WindowAggregate, WindowTick
+from katas.phase4.aggregation import WindowStats
+
+
+class SensorWindows(faust.Record, serializer="json"):
+    """One sensor's open windows, and the partition its readings arrive on."""
+
+    partition: int
+    windows: list[WindowStats]
+
+
+class PartitionActivity:
+    """When each partition last delivered a reading (processing time, this worker's memory)."""
+
+    def __init__(self) -> None:
+        self.last_seen: dict[int, float] = {}
+
+    def saw(self, partition: int, at: float) -> None:
+        self.last_seen[partition] = at
+
+    def quiet_for(self, partition: int, now: float) -> float:
+        """Seconds since ``partition`` last delivered a reading; 0 the first time it is asked."""
+        return now - self.last_seen.setdefault(partition, now)
+
+
+# sensor_id -> open windows. Changelog-backed: a restarted worker recovers them.
+window_state = app.Table("window-state", default=None, value_type=SensorWindows)
+# partition number (as text) -> horizon: every window ending at or before it is closed there.
+window_horizon = app.Table("window-horizon", default=float)
+# sensor_id -> how many of its readings arrived after their window had closed.
+late_events = app.Table("late-events", default=int)
+activity = PartitionActivity()
+
+
+@app.agent(topics.enriched)
+async def aggregate_windows(
+    stream: StreamT[EnrichedReading],
+) -> AsyncIterator[list[WindowAggregate | DeadLetter]]:
+    """Fold every reading into its window; yields what it sent for that reading."""
+    async for _event in stream.events():
+        raise NotImplementedError(
+            "task 4.5: fold readings, close windows, dead-letter late ones "
+            "— run `uv run kata hint 4.5`"
+        )
+        yield  # unreachable until you write the body; it makes this function an async generator
+
+
+@app.agent(topics.window_ticks)
+async def close_idle_windows(stream: StreamT[WindowTick]) -> AsyncIterator[list[WindowAggregate]]:
+    """Close every open window of a partition that has been quiet for the close delay."""
+    async for _event in stream.events():
+        raise NotImplementedError(
+            "task 4.5: close the windows of a quiet partition — run `uv run kata hint 4.5`"
+        )
+        yield  # unreachable until you write the body
+
+
+async def send_window_ticks() -> None:
+    """Send one tick to every partition of enriched-readings this worker owns (provided)."""
+    enriched = topics.enriched.get_topic_name()
+    for tp in sorted(app.assignor.assigned_actives()):
+        if tp.topic == enriched:
+            tick = WindowTick(sent_at=time.time())
+            await topics.window_ticks.send(value=tick, partition=tp.partition)
+
+
+# Registered by a call rather than as a decorator: Faust's timer decorator is untyped.
+app.timer(interval=settings.window_tick_interval)(send_window_ticks)

@@ -1,0 +1,1 @@
+"""Reference solutions of phase 4: tumbling windows on event time."""
