@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from croniter import croniter  # what Faust's crontab uses, so the check matches the worker
+
 
 class Status(StrEnum):
     """What an enriched reading says about its temperature."""
@@ -154,20 +156,28 @@ class Settings:
             raise ValueError("KATA_WINDOW_CLOSE_DELAY and KATA_WINDOW_TICK_INTERVAL must be > 0")
         if settings.count_check_interval <= 0:
             raise ValueError("KATA_COUNT_CHECK_INTERVAL must be > 0")
+        if not croniter.is_valid(settings.count_report_cron):
+            raise ValueError(
+                f"KATA_COUNT_REPORT_CRON={settings.count_report_cron!r} is not a cron expression "
+                "(five fields, e.g. '0 * * * *')"
+            )
         if settings.web_port > 65535:
             raise ValueError(f"KATA_WEB_PORT={settings.web_port} must be at most 65535")
         return settings
 
 
 def broker_url(servers: str) -> str:
-    """Turn ``host:port[,host:port]`` into Faust's ``kafka://`` URL form."""
-    first = servers.split(",")[0].strip()
-    return first if "://" in first else f"kafka://{first}"
+    """Turn ``host:port[,host:port]`` into Faust's form: ``kafka://`` URLs joined by ``;``.
+
+    Every server is kept: a client that can reach any one of them finds the whole cluster.
+    """
+    urls = [part.strip() for part in servers.split(",") if part.strip()]
+    return ";".join(url if "://" in url else f"kafka://{url}" for url in urls)
 
 
 def bootstrap_servers(url: str) -> str:
-    """Turn Faust's ``kafka://host:port`` back into ``host:port`` for plain Kafka clients."""
-    return url.split("://", 1)[-1]
+    """Turn Faust's ``kafka://host:port[;kafka://...]`` back into ``host:port[,...]``."""
+    return ",".join(part.strip().split("://", 1)[-1] for part in url.split(";") if part.strip())
 
 
 settings = Settings.from_env()

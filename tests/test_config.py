@@ -20,6 +20,7 @@ OVERRIDES = [
     ("KATA_WINDOW_TICK_INTERVAL", "0.5", "window_tick_interval", 0.5),
     ("KATA_COUNT_ALERT_THRESHOLD", "7", "count_alert_threshold", 7),
     ("KATA_COUNT_CHECK_INTERVAL", "0.5", "count_check_interval", 0.5),
+    ("KATA_COUNT_REPORT_CRON", "*/5 * * * *", "count_report_cron", "*/5 * * * *"),
     ("KATA_WEB_BIND", "0.0.0.0", "web_bind", "0.0.0.0"),
     ("KATA_WEB_PORT", "6070", "web_port", 6070),
     ("KATA_PROCESSING_GUARANTEE", "exactly_once", "processing_guarantee", "exactly_once"),
@@ -83,6 +84,7 @@ def test_the_prefix_applies_to_every_topic() -> None:
         ("KATA_WINDOW_TICK_INTERVAL", "-1"),
         ("KATA_COUNT_ALERT_THRESHOLD", "0"),
         ("KATA_COUNT_CHECK_INTERVAL", "0"),
+        ("KATA_COUNT_REPORT_CRON", "every hour"),
         ("KATA_WEB_PORT", "http"),
         ("KATA_WEB_PORT", "70000"),
         ("KATA_PROCESSING_GUARANTEE", "maybe_once"),
@@ -111,17 +113,21 @@ def test_thresholds_out_of_order_are_rejected(env: dict[str, str], named: str) -
     ("servers", "url"),
     [
         ("127.0.0.1:9092", "kafka://127.0.0.1:9092"),
-        (" 127.0.0.1:9092 , other:9093", "kafka://127.0.0.1:9092"),
+        (" 127.0.0.1:9092 , other:9093", "kafka://127.0.0.1:9092;kafka://other:9093"),
         ("kafka://broker:19092", "kafka://broker:19092"),
     ],
 )
-def test_broker_url_is_fausts_form_of_the_first_server(servers: str, url: str) -> None:
+def test_broker_url_is_fausts_form_of_every_server(servers: str, url: str) -> None:
     assert broker_url(servers) == url
 
 
 @pytest.mark.parametrize(
     ("url", "servers"),
-    [("kafka://127.0.0.1:9092", "127.0.0.1:9092"), ("broker:9093", "broker:9093")],
+    [
+        ("kafka://127.0.0.1:9092", "127.0.0.1:9092"),
+        ("broker:9093", "broker:9093"),
+        ("kafka://a:9092;kafka://b:9093", "a:9092,b:9093"),
+    ],
 )
 def test_bootstrap_servers_is_the_plain_client_form(url: str, servers: str) -> None:
     assert bootstrap_servers(url) == servers
@@ -129,3 +135,4 @@ def test_bootstrap_servers_is_the_plain_client_form(url: str, servers: str) -> N
 
 def test_the_two_forms_round_trip() -> None:
     assert bootstrap_servers(broker_url("127.0.0.1:29092")) == "127.0.0.1:29092"
+    assert bootstrap_servers(broker_url("a:1,b:2")) == "a:1,b:2"

@@ -71,7 +71,9 @@ def test_tests_and_packages_are_never_redirected() -> None:
 def test_a_bad_setting_says_what_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(switch.ENV_VAR, "reference")
 
-    with pytest.raises(ValueError, match=r"KATA_IMPL='reference' must be 'learner' or 'solutions'"):
+    with pytest.raises(
+        ValueError, match=r"KATA_IMPL='reference' must be 'learner' \(your code\) or 'solutions'"
+    ):
         switch.current()
 
 
