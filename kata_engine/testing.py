@@ -164,9 +164,10 @@ def serialized_size(topic: TopicT, key: Any, value: Any, headers: Any) -> int:
     Serialization errors (a key that is not text, a value the codec cannot write) are raised here,
     as they are by the real ``send``.
     """
-    open_headers = topic.prepare_headers(headers)
-    key_bytes, open_headers = topic.prepare_key(key, None, None, open_headers)
-    value_bytes, open_headers = topic.prepare_value(value, None, None, open_headers)
+    channel: Any = topic  # ChannelT's stubs lack the schema/headers arguments Faust passes
+    open_headers = channel.prepare_headers(headers)
+    key_bytes, open_headers = channel.prepare_key(key, None, None, open_headers)
+    value_bytes, open_headers = channel.prepare_value(value, None, None, open_headers)
     pairs = list(open_headers.items()) if isinstance(open_headers, dict) else open_headers or []
     return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key_bytes, value_bytes, pairs))
 
