@@ -44,6 +44,18 @@ def expected_status(temperature: float) -> str:
     )
 
 
+def sized(pattern: bytes, size: int) -> bytes:
+    """``pattern`` repeated to exactly ``size`` bytes (hypothesis cannot draw megabytes fast)."""
+    return (pattern * (size // len(pattern) + 1))[:size]
+
+
+def described(data: bytes | None) -> str:
+    """Bytes in an assertion message: short ones in full, long ones by size and start."""
+    if data is None or len(data) <= 80:
+        return repr(data)
+    return f"<{len(data):,} bytes starting {data[:40]!r}>"
+
+
 def only_message(run: AgentRun, put: str) -> SentMessage:
     """The one message the agent sent for one event; fails with a sentence otherwise."""
     sent = [(m.topic, m.key) for m in run.sent]
@@ -102,7 +114,7 @@ async def test_each_malformed_kind_lands_in_the_dead_letter_topic(
     key = b"sensor-042"
     async with run_agent(enrich_readings) as run:
         await run.put(raw, key=key, partition=2, offset=1234)
-    put = f"put({raw!r}, key={key!r}, partition=2, offset=1234) ({kind.name})"
+    put = f"put({described(raw)}, key={key!r}, partition=2, offset=1234) ({kind.name})"
     message = only_message(run, put)
 
     assert message.topic == topics.dead_letter.get_topic_name(), (
@@ -174,18 +186,6 @@ async def test_the_agent_keeps_going_after_a_bad_event(faust_app: faust.App) -> 
     got = [m.topic for m in run.sent]
     expected = [topics.dead_letter.get_topic_name(), topics.enriched.get_topic_name()]
     assert got == expected, f"a bad then a good event were sent to {got}; expected {expected}"
-
-
-def sized(pattern: bytes, size: int) -> bytes:
-    """``pattern`` repeated to exactly ``size`` bytes (hypothesis cannot draw megabytes fast)."""
-    return (pattern * (size // len(pattern) + 1))[:size]
-
-
-def described(data: bytes | None) -> str:
-    """Bytes in an assertion message: short ones in full, long ones by size and start."""
-    if data is None or len(data) <= 80:
-        return repr(data)
-    return f"<{len(data):,} bytes starting {data[:40]!r}>"
 
 
 SIZES = (
