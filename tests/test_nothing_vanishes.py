@@ -298,3 +298,128 @@ def test_records_up_to_the_broker_limit_each_get_exactly_one_outcome(
     print("outcomes:", dict(sorted(tally.items())))
     assert not crashes, f"the worker log has crash lines: {crashes[:5]}; expected none"
     assert settings.dead_letter_payload_bytes < int(limit * 0.9), "0.9x must exercise truncation"
+
+
+def isolated_names(isolation: KafkaIsolation) -> dict[str, str]:
+    return {
+        "readings": isolation.topic("sensor-readings"),
+        "enriched": isolation.topic("enriched-readings"),
+        "dead_letter": isolation.topic("sensor-dead-letter"),
+    }
+
+
+TINY = {"max.message.bytes": "200"}  # smaller than any enriched reading or dead letter
+
+
+@pytest.mark.kafka
+def test_an_enriched_reading_the_broker_refuses_becomes_a_send_failed_dead_letter(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    isolation: KafkaIsolation = request.getfixturevalue("kafka_isolation")
+    servers, names = isolation.bootstrap_servers, isolated_names(isolation)
+    # enriched-readings refuses every record (topic-level max.message.bytes): a broker-side
+    # refusal, which the producer learns only from the delivery future.
+    topics = {names["readings"]: {}, names["enriched"]: TINY, names["dead_letter"]: {}}
+    asyncio.run(create_topics_with(servers, topics))
+    fleet = SensorFleet.create(3, random.Random(4))
+    cases = normal_cases(fleet, 10)[:13]  # 10 valid readings, then the first 3 malformed kinds
+    env = {**isolation.env(), "KATA_TOPIC_PARTITIONS": str(PARTITIONS)}
+
+    with running_worker(env, tmp_path, phases="2") as worker:
+        asyncio.run(produce(servers, names["readings"], cases, 1_048_588))
+        source = asyncio.run(read_records(servers, [names["readings"]], len(cases)))
+        outputs = asyncio.run(
+            read_records(
+                servers, [names["dead_letter"], names["enriched"]], len(cases), worker=worker
+            )
+        )
+        worker.check_alive()
+    crashes = crashed_lines(worker)
+
+    by_case = {(r.partition, r.offset): r.headers[CASE_HEADER].decode() for r in source}
+    got: Counter[tuple[bool, str]] = Counter()
+    for output in outputs:
+        assert output.topic == names["dead_letter"], "the broker accepted an enriched reading"
+        dead = DeadLetter.loads(output.value or b"", serializer="json")
+        name = by_case[(dead.source_partition, dead.source_offset)]
+        got[(name.startswith("valid"), dead.error_code)] += 1
+    expected: Counter[tuple[bool, str]] = Counter({(True, ErrorCode.SEND_FAILED.value): 10})
+    for malformed in cases[10:]:
+        expected[(False, str(malformed.code))] += 1
+    assert got == expected, (
+        f"with enriched-readings refusing every record, the outcomes (valid?, code) were "
+        f"{dict(got)}; expected {dict(expected)}: each refused reading dead-lettered as "
+        "send_failed, each malformed one as usual"
+    )
+    assert not crashes, f"the worker log has crash lines: {crashes[:5]}; expected none"
+
+
+async def committed_offsets(servers: str, group: str) -> dict[tuple[str, int], int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+
+
+async def alter_topic(servers: str, topic: str, configs: dict[str, str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs)])
+    finally:
+        await admin.close()
+
+
+@pytest.mark.kafka
+def test_an_event_without_any_possible_outcome_stops_the_worker_unacknowledged(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    isolation: KafkaIsolation = request.getfixturevalue("kafka_isolation")
+    servers, names = isolation.bootstrap_servers, isolated_names(isolation)
+    topics = {names["readings"]: {}, names["enriched"]: TINY, names["dead_letter"]: TINY}
+    asyncio.run(create_topics_with(servers, topics))
+    fleet = SensorFleet.create(3, random.Random(6))
+    [case] = normal_cases(fleet, 1)[:1]
+    env = {**isolation.env(), "KATA_TOPIC_PARTITIONS": str(PARTITIONS)}
+    first = tmp_path / "first"
+    first.mkdir()
+
+    with running_worker(env, first, phases="2") as worker:
+        asyncio.run(produce(servers, names["readings"], [case], 1_048_588))
+        try:
+            worker.process.wait(timeout=120)
+        except Exception as error:
+            raise AssertionError(
+                f"the worker kept running although no outcome could be written: {error!r}; "
+                f"its log ends:\n{worker.log_tail()}"
+            ) from None
+        code = worker.process.returncode
+        log = worker.log.read_text(errors="replace")
+    halted = [line for line in log.splitlines() if "halted without acknowledging" in line]
+    assert code == 70 and len(halted) == 1, (
+        f"the worker exited with {code} and {len(halted)} 'halted' log line(s); expected exit "
+        f"code 70 and one line that says why. Log ends:\n{log[-3000:]}"
+    )
+    [source] = asyncio.run(read_records(servers, [names["readings"]], 1))
+    committed = asyncio.run(committed_offsets(servers, isolation.app_id))
+    where = (names["readings"], source.partition)
+    assert committed.get(where, -1) <= source.offset, (
+        f"after the halt the group committed {committed.get(where)} for {where}; expected at most "
+        f"{source.offset}: the event was not acknowledged, so a restart must retry it"
+    )
+
+    # The operator fixes the topics; the next worker retries the event and writes its outcome.
+    for topic in (names["enriched"], names["dead_letter"]):
+        asyncio.run(alter_topic(servers, topic, {"max.message.bytes": "1048588"}))
+    second = tmp_path / "second"
+    second.mkdir()
+    with running_worker(env, second, phases="2") as worker:
+        [output] = asyncio.run(read_records(servers, [names["enriched"]], 1, worker=worker))
+        worker.check_alive()
+    reading = EnrichedReading.loads(output.value or b"", serializer="json")
+    assert reading.reading_id == json.loads(case.value or b"")["reading_id"], (
+        f"the restarted worker wrote {reading!r}; expected the event the first worker halted on"
+    )
