@@ -126,9 +126,10 @@ class AgentRun:
             event: EventT[Any] = await asyncio.wait_for(put, timeout)
         except TimeoutError:
             message = (
-                f"{agent_name} did not finish processing an event within {timeout:g} s: it must "
-                "yield exactly once for every event it takes (a `continue` or a `return` that "
-                "skips the yield makes put() wait forever); later puts to it fail at once"
+                f"{agent_name} did not finish processing an event within {timeout:g} s: does it "
+                "yield for every event? It must yield exactly once per event it takes (a "
+                "`continue` or `return` that skips the yield makes put() wait forever); later "
+                "puts to it in this run fail at once"
             )
             _timed_out[agent_name] = message
             raise AssertionError(message) from None
