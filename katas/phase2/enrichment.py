@@ -23,6 +23,9 @@ when the body RAISED (phase 2 README), so:
 - if even the dead letter cannot be written: call ``halt_worker(reason)`` (app/halt.py), which
   stops the worker before Faust can acknowledge the event, so a restart retries it.
 
+Use the names imported below as they are (``classify(...)``): a test replaces ``classify`` in this
+module with one that raises, to play a bug on one event.
+
 Run: ``uv run pytest katas/phase2/test_enrichment.py``
 """
 
