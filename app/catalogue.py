@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.config import ErrorCode
+from app.config import ErrorCode, settings
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,17 @@ def _raw_replace(field: str, literal: str) -> Callable[[dict[str, object]], byte
     return build
 
 
+def _deeply_nested(reading: dict[str, object]) -> bytes:
+    # Deeper than the parser's recursion limit: json.loads raises RecursionError, not ValueError.
+    depth = 100_000
+    return to_bytes(reading)[:-1] + b',"extra":' + b"[" * depth + b"]" * depth + b"}"
+
+
+TOO_LONG_ID = "s" * (settings.max_id_bytes + 1)
+# Fewer characters than max_id_bytes, more bytes: the limit is on the UTF-8 bytes (the Kafka key).
+TOO_LONG_ID_IN_BYTES = "\u00e9" * (settings.max_id_bytes // 2 + 1)
+
+
 @dataclass(frozen=True)
 class MalformedKind:
     """One way a raw event can be broken, and the error code validation must give it."""
@@ -104,6 +115,26 @@ MALFORMED_KINDS: tuple[MalformedKind, ...] = (
     MalformedKind("negative_temperature", ErrorCode.NEGATIVE_TEMPERATURE, _with(temperature=-5.0)),
     MalformedKind("temperature_too_high", ErrorCode.OUT_OF_RANGE, _with(temperature=999.0)),
     MalformedKind("humidity_out_of_range", ErrorCode.OUT_OF_RANGE, _with(humidity=140.0)),
+    # Robustness: inputs that break naive parsers, each with the code validation must give it.
+    MalformedKind("deeply_nested_json", ErrorCode.NOT_JSON, _deeply_nested),
+    MalformedKind("utf8_bom", ErrorCode.NOT_JSON, lambda r: b"\xef\xbb\xbf" + to_bytes(r)),
+    # More digits than Python's int parser accepts (sys.get_int_max_str_digits(), 4300).
+    MalformedKind("integer_too_long", ErrorCode.NOT_JSON, _raw_replace("temperature", "1" * 5000)),
+    MalformedKind("lone_surrogate_sensor_id", ErrorCode.INVALID_TEXT, _with(sensor_id="s-\ud800")),
+    MalformedKind(
+        "lone_surrogate_reading_id", ErrorCode.INVALID_TEXT, _with(reading_id="r-\udfff")
+    ),
+    # An integer too large for a float: float(10**400) raises OverflowError.
+    MalformedKind("integer_too_large_for_float", ErrorCode.NOT_FINITE, _with(humidity=10**400)),
+    MalformedKind(
+        "float_overflow_temperature", ErrorCode.NOT_FINITE, _raw_replace("temperature", "1e400")
+    ),
+    MalformedKind("whitespace_sensor_id", ErrorCode.EMPTY_SENSOR_ID, _with(sensor_id="\t\n\u2003")),
+    MalformedKind("sensor_id_too_long", ErrorCode.ID_TOO_LONG, _with(sensor_id=TOO_LONG_ID)),
+    MalformedKind("reading_id_too_long", ErrorCode.ID_TOO_LONG, _with(reading_id=TOO_LONG_ID)),
+    MalformedKind(
+        "sensor_id_too_long_in_bytes", ErrorCode.ID_TOO_LONG, _with(sensor_id=TOO_LONG_ID_IN_BYTES)
+    ),
 )
 
 MALFORMED_BY_NAME: dict[str, MalformedKind] = {kind.name: kind for kind in MALFORMED_KINDS}

@@ -34,12 +34,25 @@ class ErrorCode(StrEnum):
     NOT_AN_OBJECT = "not_an_object"  # JSON, but not {...}
     MISSING_FIELD = "missing_field"  # a required field is absent
     WRONG_TYPE = "wrong_type"  # a field has the wrong JSON type (null counts as wrong)
+    INVALID_TEXT = "invalid_text"  # a text field holds a lone surrogate ("\\ud800"): not Unicode
     NOT_FINITE = "not_finite"  # NaN or +/-Infinity where a number is expected
     EMPTY_SENSOR_ID = "empty_sensor_id"  # sensor_id is "" or only whitespace
     NEGATIVE_TEMPERATURE = "negative_temperature"  # temperature < 0
     OUT_OF_RANGE = "out_of_range"  # temperature above the maximum, humidity outside 0..100
+    ID_TOO_LONG = "id_too_long"  # reading_id or sensor_id longer than max_id_bytes (UTF-8)
+    # Not from validation: an event that could not be handled for another reason (phase 2 README).
+    PROCESSING_FAILED = "processing_failed"  # the pipeline's own code raised on this event
+    SEND_FAILED = "send_failed"  # the producer or the broker refused the event's output
     # Not from validation: phase 4 dead-letters a valid reading whose window has already closed.
     LATE_EVENT = "late_event"  # event time in a window already closed (beyond the grace period)
+
+
+# Codes that the agents give, not parse_reading.
+AGENT_CODES = (ErrorCode.PROCESSING_FAILED, ErrorCode.SEND_FAILED, ErrorCode.LATE_EVENT)
+# The codes parse_reading reports, in the order of its checks.
+VALIDATION_CODES: tuple[ErrorCode, ...] = tuple(
+    code for code in ErrorCode if code not in AGENT_CODES
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,11 @@ class Settings:
     web_bind: str = "127.0.0.1"  # KATA_WEB_BIND: loopback only unless you say otherwise
     web_port: int = 6066  # KATA_WEB_PORT
     processing_guarantee: str = "at_least_once"  # KATA_PROCESSING_GUARANTEE: or exactly_once
+    max_id_bytes: int = 256  # KATA_MAX_ID_BYTES: longest reading_id / sensor_id (UTF-8 bytes)
+    # A dead letter stores at most this many bytes of the original value and key; longer ones are
+    # truncated (with their full size and SHA-256), so every dead letter fits in one Kafka record.
+    dead_letter_payload_bytes: int = 700_000  # KATA_DEAD_LETTER_PAYLOAD_BYTES
+    dead_letter_key_bytes: int = 16_384  # KATA_DEAD_LETTER_KEY_BYTES
     topics: Topics = field(default_factory=lambda: Topics.with_prefix(""))
 
     @classmethod
@@ -141,6 +159,13 @@ class Settings:
             web_bind=text("KATA_WEB_BIND", default.web_bind),
             web_port=whole("KATA_WEB_PORT", default.web_port),
             processing_guarantee=guarantee,
+            max_id_bytes=whole("KATA_MAX_ID_BYTES", default.max_id_bytes),
+            dead_letter_payload_bytes=whole(
+                "KATA_DEAD_LETTER_PAYLOAD_BYTES", default.dead_letter_payload_bytes
+            ),
+            dead_letter_key_bytes=whole(
+                "KATA_DEAD_LETTER_KEY_BYTES", default.dead_letter_key_bytes
+            ),
             topics=Topics.with_prefix(prefix),
         )
         if not 0 <= settings.warning_temperature < settings.critical_temperature:
@@ -161,9 +186,33 @@ class Settings:
                 f"KATA_COUNT_REPORT_CRON={settings.count_report_cron!r} is not a cron expression "
                 "(five fields, e.g. '0 * * * *')"
             )
+        if settings.largest_dead_letter_bytes() > PRODUCER_MAX_REQUEST_BYTES:
+            raise ValueError(
+                "KATA_DEAD_LETTER_PAYLOAD_BYTES and KATA_DEAD_LETTER_KEY_BYTES are too large: "
+                f"a dead letter could be {settings.largest_dead_letter_bytes():,} bytes, more "
+                f"than the producer sends ({PRODUCER_MAX_REQUEST_BYTES:,})"
+            )
         if settings.web_port > 65535:
             raise ValueError(f"KATA_WEB_PORT={settings.web_port} must be at most 65535")
         return settings
+
+    def largest_dead_letter_bytes(self) -> int:
+        """An upper bound of one dead letter on the wire: Kafka key + JSON value + headers.
+
+        Base64 turns 3 bytes into 4; the key is stored in the value AND used as the Kafka key;
+        the reason is at most MAX_REASON_CHARS characters, each at most 6 bytes in JSON
+        (``\\uXXXX``) and 4 in the UTF-8 header; the other fields fit in DEAD_LETTER_OVERHEAD.
+        """
+        payload = 4 * math.ceil(self.dead_letter_payload_bytes / 3)
+        key = 4 * math.ceil(self.dead_letter_key_bytes / 3) + self.dead_letter_key_bytes
+        reason = 10 * MAX_REASON_CHARS
+        return payload + key + reason + DEAD_LETTER_OVERHEAD
+
+
+# Faust's producer refuses a record larger than this (faust's producer_max_request_size default).
+PRODUCER_MAX_REQUEST_BYTES = 1_000_000
+MAX_REASON_CHARS = 1_000  # a dead letter's reason is cut to this many characters
+DEAD_LETTER_OVERHEAD = 4_096  # field names, numbers, hashes, the error_code header, framing
 
 
 def broker_url(servers: str) -> str:

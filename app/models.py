@@ -6,6 +6,7 @@ All of them are Faust Records serialized as JSON: human-readable on the wire, an
 from __future__ import annotations
 
 import base64
+import hashlib
 
 import faust
 
@@ -52,10 +53,13 @@ class WindowTick(faust.Record, serializer="json"):
 
 
 class DeadLetter(faust.Record, serializer="json"):
-    """A raw event that could not become a SensorReading (``sensor-dead-letter``).
+    """A raw event that could not become an enriched reading (``sensor-dead-letter``).
 
     Nothing is lost: ``payload_base64`` holds the exact original bytes (JSON cannot carry raw
-    bytes), and the source coordinates say where to find the original in Kafka.
+    bytes), and the source coordinates say where to find the original in Kafka. A value or key
+    too large to fit in a dead letter (settings.dead_letter_payload_bytes / _key_bytes) is stored
+    truncated, ``payload_truncated`` / ``key_truncated`` say so, and its full size and SHA-256
+    identify the original, which still lives at the source coordinates.
     """
 
     error_code: str  # one of app.config.ErrorCode
@@ -66,19 +70,44 @@ class DeadLetter(faust.Record, serializer="json"):
     source_partition: int
     source_offset: int
     failed_at: float  # epoch seconds
+    payload_size: int | None = None  # bytes of the original value (None when it was null)
+    payload_sha256: str | None = None  # hex SHA-256 of the original value
+    payload_truncated: bool = False  # True: payload_base64 holds only the first bytes
+    key_size: int | None = None
+    key_sha256: str | None = None
+    key_truncated: bool = False
 
     def payload(self) -> bytes | None:
-        """The original value bytes, exactly as they were in the source topic."""
+        """The stored value bytes: the exact original unless ``payload_truncated``."""
         return None if self.payload_base64 is None else base64.b64decode(self.payload_base64)
 
     def key(self) -> bytes | None:
-        """The original key bytes, exactly as they were in the source topic."""
+        """The stored key bytes: the exact original unless ``key_truncated``."""
         return None if self.key_base64 is None else base64.b64decode(self.key_base64)
+
+    def matches(self, value: bytes | None, key: bytes | None) -> bool:
+        """True if ``value`` and ``key`` are the original this dead letter describes."""
+        return _describes(self.payload(), self.payload_size, self.payload_sha256, value) and (
+            _describes(self.key(), self.key_size, self.key_sha256, key)
+        )
+
+
+def _describes(
+    stored: bytes | None, size: int | None, sha256: str | None, data: bytes | None
+) -> bool:
+    if data is None or stored is None:
+        return stored is None and data is None
+    return data.startswith(stored) and size == len(data) and sha256 == fingerprint(data)
 
 
 def encode_bytes(data: bytes | None) -> str | None:
     """Base64 text for ``data`` (None stays None): how DeadLetter stores raw bytes."""
     return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def fingerprint(data: bytes | None) -> str | None:
+    """The hex SHA-256 of ``data`` (None stays None): identifies an original too large to store."""
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 class MalformedReading(Exception):

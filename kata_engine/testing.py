@@ -33,7 +33,14 @@ Timers and web pages::
 
 Every ``put`` waits for the agent to finish the event, at most ``timeout`` seconds (5 by
 default). An agent that skips an event without yielding never signals that it finished
-(Faust issue #621), so write agents that yield one outcome for every event.
+(Faust issue #621), so write agents that yield one outcome for every event. After one such
+timeout, later puts to the same agent in the same test run fail at once with the same message.
+
+Captured sends behave like the real producer: ``await topic.send(...)`` returns a future of the
+delivery, the key, value and headers are serialized as Faust would, and a record larger than the
+app's ``producer_max_request_size`` is refused with the producer's error. A broker that refuses a
+topic's records can be played with ``run_agent(agent, refused={topic: SomeKafkaError()})``, and
+``app.halt.halt_worker`` raises WorkerHalted instead of ending the test run.
 """
 
 from __future__ import annotations
@@ -52,10 +59,25 @@ import faust
 import faust.tables.base
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from faust.exceptions import ProducerSendError
 from faust.types import AgentT, EventT, TopicT
 from faust.types.tuples import TP, RecordMetadata
 
 DEFAULT_TIMEOUT = 5.0  # seconds a put() may take before the test fails
+
+# Agents (by name) whose put timed out in this run: later puts fail at once with this message.
+_timed_out: dict[str, str] = {}
+
+
+class WorkerHalted(Exception):
+    """The agent called ``app.halt.halt_worker``: a worker would have exited without acking."""
+
+    def __init__(self, code: int, line: str) -> None:
+        super().__init__(line)
+        self.code = code
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -92,6 +114,9 @@ class AgentRun:
         ``offset`` defaults to the next offset (0, 1, 2, ...). The agent's own exception,
         if it raises, is re-raised here.
         """
+        agent_name = str(getattr(self.wrapper, "name", "the agent"))
+        if agent_name in _timed_out:
+            raise AssertionError(_timed_out[agent_name] + " (failed at once: it did before)")
         if offset is not None:
             self.wrapper.sent_offset = offset  # Faust numbers test events from this counter
         put = self.wrapper.put(
@@ -100,10 +125,14 @@ class AgentRun:
         try:
             event: EventT[Any] = await asyncio.wait_for(put, timeout)
         except TimeoutError:
-            raise AssertionError(
-                f"the agent did not finish processing the event within {timeout:g} s: "
-                "does it yield for every event?"
-            ) from None
+            message = (
+                f"{agent_name} did not finish processing an event within {timeout:g} s: does it "
+                "yield for every event? It must yield exactly once per event it takes (a "
+                "`continue` or `return` that skips the yield makes put() wait forever); later "
+                "puts to it in this run fail at once"
+            )
+            _timed_out[agent_name] = message
+            raise AssertionError(message) from None
         return event
 
     @property
@@ -130,16 +159,39 @@ def pipeline_topics() -> list[TopicT]:
     return [topics.readings, topics.enriched, topics.dead_letter, topics.window_aggregates]
 
 
+def serialized_size(topic: TopicT, key: Any, value: Any, headers: Any) -> int:
+    """The size the producer computes for one record, serialized as Faust serializes it.
+
+    Serialization errors (a key that is not text, a value the codec cannot write) are raised here,
+    as they are by the real ``send``.
+    """
+    channel: Any = topic  # ChannelT's stubs lack the schema/headers arguments Faust passes
+    open_headers = channel.prepare_headers(headers)
+    key_bytes, open_headers = channel.prepare_key(key, None, None, open_headers)
+    value_bytes, open_headers = channel.prepare_value(value, None, None, open_headers)
+    pairs = list(open_headers.items()) if isinstance(open_headers, dict) else open_headers or []
+    return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key_bytes, value_bytes, pairs))
+
+
 @contextmanager
-def capture_sends(topics: Iterable[TopicT], into: list[SentMessage]) -> Iterator[None]:
+def capture_sends(
+    topics: Iterable[TopicT],
+    into: list[SentMessage],
+    *,
+    refused: dict[str, BaseException] | None = None,
+) -> Iterator[None]:
     """Record every ``topic.send(...)`` into ``into`` instead of producing to Kafka.
 
     Only ``send`` is replaced (as an instance attribute, removed again afterwards); an agent that
-    sends with ``send_soon`` or through a sink topic still needs a broker.
+    sends with ``send_soon`` or through a sink topic still needs a broker. Like Faust's, the fake
+    returns a future of the delivery; a record over ``producer_max_request_size`` raises
+    ProducerSendError(MessageSizeTooLargeError) at once, as the real producer does, and a topic
+    named in ``refused`` fails its delivery futures with the given exception (nothing recorded).
     """
     patched: list[TopicT] = []
+    refusals = refused or {}
 
-    def fake_send_for(topic: TopicT) -> Callable[..., Awaitable[RecordMetadata]]:
+    def fake_send_for(topic: TopicT) -> Callable[..., Awaitable[Awaitable[RecordMetadata]]]:
         name = topic_name(topic)
 
         async def fake_send(
@@ -149,17 +201,33 @@ def capture_sends(topics: Iterable[TopicT], into: list[SentMessage]) -> Iterator
             partition: int | None = None,
             headers: Any = None,
             **_options: Any,
-        ) -> RecordMetadata:
+        ) -> Awaitable[RecordMetadata]:
+            size = serialized_size(topic, key, value, headers)
+            limit = int(topic.app.conf.producer_max_request_size)
+            if size > limit:
+                error = MessageSizeTooLargeError(
+                    f"The message is {size} bytes when serialized which is larger than the "
+                    "maximum request size you have configured with the max_request_size "
+                    "configuration"
+                )
+                raise ProducerSendError(f"Error while sending: {error!r}") from error
+            delivery: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
+            if name in refusals:
+                delivery.set_exception(refusals[name])
+                return delivery
             offset = sum(1 for message in into if message.topic == name)
             into.append(SentMessage(name, key, value, headers, partition))
-            return RecordMetadata(
-                topic=name,
-                partition=partition or 0,
-                topic_partition=TP(name, partition or 0),
-                offset=offset,
-                timestamp=time.time(),
-                timestamp_type=0,
+            delivery.set_result(
+                RecordMetadata(
+                    topic=name,
+                    partition=partition or 0,
+                    topic_partition=TP(name, partition or 0),
+                    offset=offset,
+                    timestamp=time.time(),
+                    timestamp_type=0,
+                )
             )
+            return delivery
 
         return fake_send
 
@@ -176,17 +244,39 @@ def capture_sends(topics: Iterable[TopicT], into: list[SentMessage]) -> Iterator
 
 @asynccontextmanager
 async def run_agent(
-    agent: AgentT[Any], *, capture: Iterable[TopicT] | None = None
+    agent: AgentT[Any],
+    *,
+    capture: Iterable[TopicT] | None = None,
+    refused: dict[TopicT, BaseException] | None = None,
 ) -> AsyncIterator[AgentRun]:
     """Run ``agent`` in Faust's test context, capturing its sends to ``capture``.
 
-    ``capture`` defaults to the pipeline's four topics (app.faust_app.topics).
+    ``capture`` defaults to the pipeline's four topics (app.faust_app.topics). ``refused`` maps a
+    topic to the exception its deliveries fail with, as if the broker refused the records.
     """
     run = AgentRun(wrapper=None)
-    with capture_sends(pipeline_topics() if capture is None else capture, run.sent):
+    refusals = {topic_name(topic): error for topic, error in (refused or {}).items()}
+    topics = pipeline_topics() if capture is None else capture
+    with capture_sends(topics, run.sent, refused=refusals), halts_raise():
         async with agent.test_context() as wrapper:
             run.wrapper = wrapper
             yield run
+
+
+@contextmanager
+def halts_raise() -> Iterator[None]:
+    """Make ``app.halt.halt_worker`` raise WorkerHalted instead of ending the process."""
+    from app import halt
+
+    def raise_halted(code: int, line: str) -> Any:
+        raise WorkerHalted(code, line)
+
+    real_exit = halt.exit_process
+    halt.exit_process = raise_halted
+    try:
+        yield
+    finally:
+        halt.exit_process = real_exit
 
 
 def reset_tables(app: faust.App) -> None:

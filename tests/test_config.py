@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.config import Settings, Topics, bootstrap_servers, broker_url
+from app.config import PRODUCER_MAX_REQUEST_BYTES, Settings, Topics, bootstrap_servers, broker_url
 
 OVERRIDES = [
     ("KAFKA_BOOTSTRAP_SERVERS", "10.0.0.5:9093", "broker_url", "kafka://10.0.0.5:9093"),
@@ -24,6 +24,9 @@ OVERRIDES = [
     ("KATA_WEB_BIND", "0.0.0.0", "web_bind", "0.0.0.0"),
     ("KATA_WEB_PORT", "6070", "web_port", 6070),
     ("KATA_PROCESSING_GUARANTEE", "exactly_once", "processing_guarantee", "exactly_once"),
+    ("KATA_MAX_ID_BYTES", "64", "max_id_bytes", 64),
+    ("KATA_DEAD_LETTER_PAYLOAD_BYTES", "1000", "dead_letter_payload_bytes", 1000),
+    ("KATA_DEAD_LETTER_KEY_BYTES", "100", "dead_letter_key_bytes", 100),
 ]
 
 
@@ -136,3 +139,16 @@ def test_bootstrap_servers_is_the_plain_client_form(url: str, servers: str) -> N
 def test_the_two_forms_round_trip() -> None:
     assert bootstrap_servers(broker_url("127.0.0.1:29092")) == "127.0.0.1:29092"
     assert bootstrap_servers(broker_url("a:1,b:2")) == "a:1,b:2"
+
+
+def test_dead_letter_limits_that_could_not_fit_a_record_are_refused() -> None:
+    with pytest.raises(ValueError, match="KATA_DEAD_LETTER_PAYLOAD_BYTES") as caught:
+        Settings.from_env({"KATA_DEAD_LETTER_PAYLOAD_BYTES": "900000"})
+    assert "1,000,000" in str(caught.value)
+
+
+def test_the_default_dead_letter_limits_fit_the_producer_with_room_to_spare() -> None:
+    settings = Settings()
+    assert settings.largest_dead_letter_bytes() <= PRODUCER_MAX_REQUEST_BYTES
+    # Exact bytes are kept for any value up to two thirds of the broker's default limit.
+    assert settings.dead_letter_payload_bytes >= 1_048_588 * 2 // 3

@@ -16,6 +16,7 @@ from app.models import (
     SensorReading,
     WindowAggregate,
     encode_bytes,
+    fingerprint,
 )
 
 READING: dict[str, Any] = {
@@ -107,3 +108,27 @@ def test_a_null_value_stays_null_not_empty() -> None:
     null_dead_letter = RECORDS[-1]
     assert isinstance(null_dead_letter, DeadLetter)
     assert DeadLetter.loads(null_dead_letter.dumps()).payload() is None
+
+
+@given(original=st.binary(max_size=64), cut=st.integers(0, 64), other=st.binary(max_size=64))
+def test_a_dead_letter_matches_exactly_its_original(
+    original: bytes, cut: int, other: bytes
+) -> None:
+    stored = original[:cut]
+    dead_letter = DeadLetter(
+        error_code="not_json",
+        reason="r",
+        payload_base64=encode_bytes(stored),
+        key_base64=None,
+        source_topic="sensor-readings",
+        source_partition=0,
+        source_offset=0,
+        failed_at=0.0,
+        payload_size=len(original),
+        payload_sha256=fingerprint(original),
+        payload_truncated=len(stored) < len(original),
+    )
+
+    assert dead_letter.matches(original, None)
+    assert dead_letter.matches(other, None) == (other == original)
+    assert not dead_letter.matches(original, b"a key it never had")

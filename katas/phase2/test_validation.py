@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 
 import pytest
@@ -36,14 +37,34 @@ def outcome_of(raw: bytes | None) -> str:
     return f"returned {reading!r}"
 
 
+def shown(raw: bytes | None) -> str:
+    """Bytes in an assertion message: short ones in full, long ones by size and start."""
+    if raw is None or len(raw) <= 120:
+        return repr(raw)
+    return f"<{len(raw):,} bytes starting {raw[:60]!r}>"
+
+
 def assert_code(raw: bytes | None, expected: ErrorCode) -> None:
-    with pytest.raises(MalformedReading) as caught:
+    try:
         parse_reading(raw)
-    got = caught.value.code
-    assert got == expected, (
-        f"parse_reading({raw!r}) raised MalformedReading with code {got!s}; expected {expected!s}"
+    except MalformedReading as error:
+        assert error.code == expected, (
+            f"parse_reading({shown(raw)}) raised MalformedReading({error.code!s}, "
+            f"{error.reason!r}); expected code {expected!s}"
+        )
+        assert error.reason.strip(), f"parse_reading({shown(raw)}) gave an empty reason"
+        return
+    except NotImplementedError:
+        raise  # still a stub: let the failure say which task to do
+    except Exception as error:
+        pytest.fail(
+            f"parse_reading({shown(raw)}) raised {type(error).__name__}: {str(error)[:200]}; "
+            f"expected MalformedReading with code {expected!s} (never anything else)"
+        )
+    pytest.fail(
+        f"parse_reading({shown(raw)}) returned a reading; expected MalformedReading with code "
+        f"{expected!s}"
     )
-    assert caught.value.reason.strip(), f"parse_reading({raw!r}) gave an empty reason"
 
 
 def test_a_valid_reading_becomes_a_sensor_reading() -> None:
@@ -66,6 +87,7 @@ def test_a_valid_reading_becomes_a_sensor_reading() -> None:
     ids=["zero-degrees", "max-temperature", "integer-temperature", "humidity-0", "humidity-100"],
 )
 def test_values_at_the_limits_are_valid(changes: dict[str, object]) -> None:
+    # (ids exactly max_id_bytes long are tested below)
     raw = to_bytes({**sample(), **changes})
     try:
         parsed = parse_reading(raw)
@@ -75,6 +97,25 @@ def test_values_at_the_limits_are_valid(changes: dict[str, object]) -> None:
         assert getattr(parsed, name) == value, (
             f"parse_reading({raw!r}).{name} is {getattr(parsed, name)!r}; expected {value!r}"
         )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"sensor_id": "s" * settings.max_id_bytes},
+        {"reading_id": "r" * settings.max_id_bytes},
+        {"sensor_id": "\u00e9" * (settings.max_id_bytes // 2)},  # 2 bytes each in UTF-8
+        {"sensor_id": "s-\U0001f321"},  # a character outside the BMP is fine (no surrogate)
+    ],
+    ids=["sensor-id-at-max-bytes", "reading-id-at-max-bytes", "multibyte-at-max", "emoji"],
+)
+def test_ids_up_to_the_limit_are_valid(changes: dict[str, object]) -> None:
+    raw = to_bytes({**sample(), **changes})
+    result = outcome_of(raw)
+    assert result.startswith("returned"), (
+        f"parse_reading({shown(raw)}) {result}; expected a valid reading: an id of at most "
+        f"settings.max_id_bytes ({settings.max_id_bytes}) bytes of UTF-8 is allowed"
+    )
 
 
 @pytest.mark.parametrize("kind", MALFORMED_KINDS, ids=[kind.name for kind in MALFORMED_KINDS])
@@ -99,6 +140,11 @@ def test_each_malformed_kind_gets_its_error_code(kind: MalformedKind) -> None:
         ),
         (to_bytes(sample(sensor_id=" ", temperature=-1.0)), ErrorCode.EMPTY_SENSOR_ID),
         (to_bytes(sample(temperature=-1.0, humidity=140.0)), ErrorCode.NEGATIVE_TEMPERATURE),
+        # Wrong types before lone surrogates, lone surrogates before non-finite numbers.
+        (to_bytes(sample(sensor_id="\ud800", humidity="wet")), ErrorCode.WRONG_TYPE),
+        (to_bytes(sample(reading_id="\udc00", humidity=10**400)), ErrorCode.INVALID_TEXT),
+        # Out of range before a too long id: the id check comes last.
+        (to_bytes(sample(sensor_id="s" * 1000, humidity=140.0)), ErrorCode.OUT_OF_RANGE),
     ],
     ids=[
         "missing-before-wrong-type",
@@ -106,6 +152,9 @@ def test_each_malformed_kind_gets_its_error_code(kind: MalformedKind) -> None:
         "not-finite-before-empty-sensor-id",
         "empty-sensor-id-before-negative",
         "negative-before-out-of-range",
+        "wrong-type-before-invalid-text",
+        "invalid-text-before-not-finite",
+        "out-of-range-before-id-too-long",
     ],
 )
 def test_the_first_problem_in_error_code_order_wins(raw: bytes, expected: ErrorCode) -> None:
@@ -132,7 +181,10 @@ JSON_VALUES = (
     | st.booleans()
     | st.floats()
     | st.integers()
+    | st.integers(min_value=10**300, max_value=10**400)  # too large for a float
     | st.text(max_size=10)
+    | st.text(st.characters(codec=None, categories=["Cs"]), min_size=1, max_size=3)  # surrogates
+    | st.text(min_size=250, max_size=300)  # around max_id_bytes
     | st.lists(st.integers(), max_size=2)
 )
 FIELDS = ("reading_id", "sensor_id", "temperature", "humidity", "timestamp")
@@ -145,5 +197,17 @@ def test_any_json_object_gives_a_reading_or_malformed_reading(
     raw = json.dumps(document).encode()  # json.dumps writes NaN/Infinity, like a broken producer
     result = outcome_of(raw)
     assert result.startswith(("returned", "raised MalformedReading")), (
-        f"parse_reading({raw!r}) {result}; expected a SensorReading or MalformedReading"
+        f"parse_reading({shown(raw)}) {result}; expected a SensorReading or MalformedReading"
     )
+    if result.startswith("returned"):
+        reading = parse_reading(raw)
+        ids_fit = all(
+            len(getattr(reading, name).encode("utf-8", "surrogatepass")) <= settings.max_id_bytes
+            and not any("\ud800" <= char <= "\udfff" for char in getattr(reading, name))
+            for name in ("reading_id", "sensor_id")
+        )
+        numbers = (reading.temperature, reading.humidity, reading.timestamp)
+        assert ids_fit and all(map(math.isfinite, numbers)), (
+            f"parse_reading({shown(raw)}) {result}; a valid reading has ids of at most "
+            f"{settings.max_id_bytes} bytes of UTF-8 without lone surrogates, and finite numbers"
+        )

@@ -10,8 +10,9 @@ Run: ``uv run pytest katas/phase2/test_validation.py``
 
 from __future__ import annotations
 
-# You will need all three: raise MalformedReading(ErrorCode.NOT_JSON, "...") for a bad event.
-from app.config import ErrorCode  # noqa: F401
+# You will need all of these: raise MalformedReading(ErrorCode.NOT_JSON, "...") for a bad event;
+# settings.max_temperature and settings.max_id_bytes are the limits.
+from app.config import ErrorCode, settings  # noqa: F401
 from app.models import MalformedReading, SensorReading  # noqa: F401
 
 
@@ -20,13 +21,20 @@ def parse_reading(raw: bytes | None) -> SensorReading:
 
     - ``None`` or no bytes at all                      -> EMPTY_PAYLOAD
     - bytes that are not UTF-8, text that is not JSON  -> INVALID_UTF8, NOT_JSON
+      (JSON nested deeper than the parser's recursion limit raises RecursionError, and an
+      integer of more than 4300 digits ValueError: both are NOT_JSON; so is a UTF-8 BOM)
     - JSON that is not an object, a field missing      -> NOT_AN_OBJECT, MISSING_FIELD
     - reading_id/sensor_id not strings; temperature, humidity, timestamp not numbers
       (``true`` and ``null`` are not numbers)          -> WRONG_TYPE
-    - NaN or Infinity                                  -> NOT_FINITE
-    - sensor_id empty or only spaces                   -> EMPTY_SENSOR_ID
+    - reading_id/sensor_id holding a lone surrogate (the JSON escape ``"\ud800"`` decodes to
+      text UTF-8 cannot encode: the enriched reading's key could not be written) -> INVALID_TEXT
+    - NaN or Infinity, ``1e400``, or an integer too large for a float (``float(10**400)`` raises
+      OverflowError)                                   -> NOT_FINITE
+    - sensor_id empty or only whitespace (``str.strip``) -> EMPTY_SENSOR_ID
     - temperature < 0                                  -> NEGATIVE_TEMPERATURE
     - temperature > settings.max_temperature, humidity outside 0..100 -> OUT_OF_RANGE
+    - reading_id or sensor_id longer than settings.max_id_bytes bytes of UTF-8 (bytes, not
+      characters: they become Kafka keys and must fit in a record) -> ID_TOO_LONG
 
     Never raise anything else, whatever the bytes are.
     """

@@ -19,6 +19,7 @@ def parse_reading(raw: bytes | None) -> SensorReading:
     The checks run in the order of ErrorCode, and the first problem found is reported.
     """
     limit = settings.max_temperature
+    id_limit = settings.max_id_bytes
     document = _decode_json(raw)
     if not isinstance(document, dict):
         raise MalformedReading(
@@ -30,6 +31,8 @@ def parse_reading(raw: bytes | None) -> SensorReading:
     for name in TEXT_FIELDS:
         _require_text(name, document[name])
     numbers = {name: _require_number(name, document[name]) for name in NUMBER_FIELDS}
+    for name in TEXT_FIELDS:
+        _require_unicode(name, document[name])
     for name, value in numbers.items():
         if not math.isfinite(value):
             raise MalformedReading(ErrorCode.NOT_FINITE, f"{name} is {value}, not a finite number")
@@ -47,6 +50,13 @@ def parse_reading(raw: bytes | None) -> SensorReading:
         )
     if not 0 <= humidity <= 100:
         raise MalformedReading(ErrorCode.OUT_OF_RANGE, f"humidity {humidity} is outside 0..100")
+    for name in TEXT_FIELDS:
+        # Bytes, not characters: the sensor_id becomes the Kafka key of the enriched reading.
+        size = len(document[name].encode("utf-8"))
+        if size > id_limit:
+            raise MalformedReading(
+                ErrorCode.ID_TOO_LONG, f"{name} is {size} bytes long; at most {id_limit} allowed"
+            )
     return SensorReading(
         reading_id=document["reading_id"],
         sensor_id=sensor_id,
@@ -77,12 +87,18 @@ def _require_text(name: str, value: object) -> str:
         raise MalformedReading(
             ErrorCode.WRONG_TYPE, f"{name} must be a string, got {_json_type(value)}"
         )
-    try:
-        # A JSON escape like "\\ud800" smuggles in a lone surrogate, which UTF-8 cannot encode.
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise MalformedReading(ErrorCode.INVALID_UTF8, f"{name} is not valid Unicode") from None
     return value
+
+
+def _require_unicode(name: str, value: str) -> None:
+    try:
+        # A JSON escape like "\\ud800" smuggles in a lone surrogate, which UTF-8 cannot encode
+        # (the enriched reading's key could not be written).
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise MalformedReading(
+            ErrorCode.INVALID_TEXT, f"{name} holds a lone surrogate at character {error.start}"
+        ) from None
 
 
 def _require_number(name: str, value: object) -> float:

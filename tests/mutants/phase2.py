@@ -182,6 +182,263 @@ def _never_classifies() -> None:
     replace(module, "enrich", enrich)
 
 
+# Robustness guards of task 2.1: removing any one of them must be caught.
+
+
+def _deep_nesting_not_caught() -> None:
+    from app.config import ErrorCode
+    from solutions.phase2 import validation as module
+
+    def decode_json(raw: bytes | None) -> object:
+        if not raw:
+            raise MalformedReading(ErrorCode.EMPTY_PAYLOAD, "the event has no value")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedReading(ErrorCode.INVALID_UTF8, "not UTF-8") from None
+        try:
+            return json.loads(text)
+        except ValueError as error:  # the mistake: RecursionError is not a ValueError
+            raise MalformedReading(ErrorCode.NOT_JSON, f"not JSON: {error}") from None
+
+    replace(module, "_decode_json", decode_json)
+
+
+def _float_overflow_not_caught() -> None:
+    from solutions.phase2 import validation as module
+
+    def require_number(name: str, value: object) -> float:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return float(value)  # the mistake: float(10**400) raises OverflowError
+        return original(name, value)
+
+    original = module._require_number
+    replace(module, "_require_number", require_number)
+
+
+def _lone_surrogates_accepted() -> None:
+    from solutions.phase2 import validation as module
+
+    replace(module, "_require_unicode", lambda name, value: None)
+
+
+def _no_id_limit() -> None:
+    import dataclasses
+
+    from app.config import settings
+    from solutions.phase2 import validation as module
+
+    replace(module, "settings", dataclasses.replace(settings, max_id_bytes=10**9))
+
+
+def _ids(raw: bytes | None) -> tuple[str, str]:
+    document = json.loads((raw or b"{}").decode("utf-8"))
+    return str(document["reading_id"]), str(document["sensor_id"])
+
+
+def _id_limit_in_characters() -> None:
+    from app.config import ErrorCode, settings
+    from solutions.phase2 import validation as module
+
+    def parse_reading(raw: bytes | None) -> Any:
+        try:
+            return original(raw)
+        except MalformedReading as error:
+            # The mistake: len(text) counts characters, the Kafka key is bytes.
+            if error.code != ErrorCode.ID_TOO_LONG or any(
+                len(name) > settings.max_id_bytes for name in _ids(raw)
+            ):
+                raise
+        document = json.loads((raw or b"").decode("utf-8"))
+        return SensorReading(**{name: document[name] for name in module.REQUIRED_FIELDS})
+
+    original = module.parse_reading
+    replace(module, "parse_reading", parse_reading)
+
+
+def _id_limit_off_by_one() -> None:
+    from app.config import ErrorCode, settings
+    from solutions.phase2 import validation as module
+
+    def parse_reading(raw: bytes | None) -> Any:
+        reading = original(raw)
+        for name in (reading.reading_id, reading.sensor_id):
+            if len(name.encode()) >= settings.max_id_bytes:  # the mistake: >= instead of >
+                raise MalformedReading(ErrorCode.ID_TOO_LONG, "too long")
+        return reading
+
+    original = module.parse_reading
+    replace(module, "parse_reading", parse_reading)
+
+
+def _blank_means_spaces_only() -> None:
+    from app.config import ErrorCode
+    from solutions.phase2 import validation as module
+
+    def parse_reading(raw: bytes | None) -> Any:
+        try:
+            return original(raw)
+        except MalformedReading as error:
+            # The mistake: strip(" ") leaves tabs, newlines and other whitespace.
+            if error.code != ErrorCode.EMPTY_SENSOR_ID or not _ids(raw)[1].strip(" "):
+                raise
+        document = json.loads((raw or b"").decode("utf-8"))
+        return SensorReading(**{name: document[name] for name in module.REQUIRED_FIELDS})
+
+    original = module.parse_reading
+    replace(module, "parse_reading", parse_reading)
+
+
+# Task 2.3: a dead letter always fits and always identifies its original.
+
+
+def _dead_letter_never_truncates() -> None:
+    import dataclasses
+
+    from app.config import settings
+    from solutions.phase2 import dead_letter as module
+
+    big = dataclasses.replace(
+        settings, dead_letter_payload_bytes=10**9, dead_letter_key_bytes=10**9
+    )
+    replace(module, "settings", big)
+
+
+def _fingerprint_only_when_truncated() -> None:
+    from solutions.phase2 import dead_letter as module
+
+    def to_dead_letter(*args: Any, **kwargs: Any) -> Any:
+        dead = original(*args, **kwargs)
+        if not dead.payload_truncated:  # the mistake: size and SHA-256 only for cut payloads
+            dead.payload_size, dead.payload_sha256 = None, None
+        return dead
+
+    original = module.to_dead_letter
+    replace(module, "to_dead_letter", to_dead_letter)
+
+
+def _reason_not_cut() -> None:
+    from solutions.phase2 import dead_letter as module
+
+    def to_dead_letter(raw: Any, key: Any, error: Any, *args: Any, **kwargs: Any) -> Any:
+        dead = original(raw, key, error, *args, **kwargs)
+        dead.reason = error.reason  # the mistake: a reason of any length
+        return dead
+
+    original = module.to_dead_letter
+    replace(module, "to_dead_letter", to_dead_letter)
+
+
+def _headers_strict_utf8() -> None:
+    from solutions.phase2 import dead_letter as module
+
+    def dead_letter_headers(dead_letter: Any) -> dict[str, bytes]:
+        return {
+            "error_code": dead_letter.error_code.encode(),
+            "error_reason": dead_letter.reason.encode(),  # the mistake: fails on "\ud800"
+        }
+
+    replace(module, "dead_letter_headers", dead_letter_headers)
+
+
+def _headers_without_reason() -> None:
+    from solutions.phase2 import dead_letter as module
+
+    def dead_letter_headers(dead_letter: Any) -> dict[str, bytes]:
+        return {"error_code": dead_letter.error_code.encode()}  # the mistake: no error_reason
+
+    replace(module, "dead_letter_headers", dead_letter_headers)
+
+
+# Task 2.4: nothing vanishes.
+
+
+def _delivery_not_awaited() -> None:
+    from solutions.phase2 import enrichment as module
+
+    async def delivered(sending: Any) -> Any:
+        return await sending  # the mistake: queued is taken for written
+
+    replace(module, "delivered", delivered)
+
+
+def _exceptions_escape_the_agent() -> None:
+    from app.faust_app import topics
+    from solutions.phase2 import enrichment as module
+
+    async def route(event: Any) -> Any:
+        try:
+            reading = parse_reading(event.value)
+        except MalformedReading as error:
+            return await module.send_dead_letter(event, error)
+        enriched = module.enrich(reading)  # the mistake: an exception here loses the event
+        await module.delivered(topics.enriched.send(key=enriched.sensor_id, value=enriched))
+        return enriched
+
+    replace(module, "route", route)
+
+
+def _raise_instead_of_halt() -> None:
+    from solutions.phase2 import enrichment as module
+
+    def halt_worker(reason: str) -> Any:
+        raise RuntimeError(reason)  # the mistake: Faust acks the event anyway
+
+    replace(module, "halt_worker", halt_worker)
+
+
+def _dead_letter_with_the_whole_key() -> None:
+    from app.faust_app import topics
+    from solutions.phase2 import enrichment as module
+    from solutions.phase2.dead_letter import dead_letter_headers, to_dead_letter
+
+    async def send_dead_letter(event: Any, error: MalformedReading) -> Any:
+        message = event.message
+        dead = to_dead_letter(
+            event.value, event.key, error, message.topic, message.partition, message.offset
+        )
+        headers = dead_letter_headers(dead)
+        # The mistake: the whole original key, however long, as the Kafka key.
+        await module.delivered(topics.dead_letter.send(key=event.key, value=dead, headers=headers))
+        return dead
+
+    replace(module, "send_dead_letter", send_dead_letter)
+
+
+def _processed_at_copies_timestamp() -> None:
+    from solutions.phase2 import enrichment as module
+
+    def enrich(reading: Any) -> Any:
+        enriched = original(reading)
+        enriched.processed_at = reading.timestamp  # the mistake: event time, not processing time
+        return enriched
+
+    original = module.enrich
+    replace(module, "enrich", enrich)
+
+
+def _partition_per_reading() -> None:
+    import zlib
+
+    from app.faust_app import topics
+    from solutions.phase2 import enrichment as module
+
+    async def route(event: Any) -> Any:
+        try:
+            reading = parse_reading(event.value)
+        except MalformedReading:
+            return await original(event)
+        enriched = module.enrich(reading)
+        # The mistake: spreads one sensor's readings over partitions (load balancing!).
+        partition = zlib.crc32(enriched.reading_id.encode()) % 4
+        sending = topics.enriched.send(key=enriched.sensor_id, value=enriched, partition=partition)
+        await module.delivered(sending)
+        return enriched
+
+    original = module.route
+    replace(module, "route", route)
+
+
 MUTANTS = [
     Mutant(
         name="classify-warning-off-by-one",
@@ -249,7 +506,7 @@ MUTANTS = [
         apply=_enriched_keyed_by_reading_id,
         caught_by=(
             "test_enrichment.py::test_a_valid_reading_becomes_one_enriched_reading",
-            "test_enrichment.py::test_order_per_sensor_is_preserved",
+            "test_enrichment.py::test_one_sensors_readings_go_to_one_partition",
         ),
     ),
     Mutant(
@@ -259,7 +516,7 @@ MUTANTS = [
         apply=_dead_letters_dropped,
         caught_by=(
             "test_enrichment.py::test_each_malformed_kind_lands_in_the_dead_letter_topic",
-            "test_enrichment.py::test_any_bytes_give_exactly_one_message_on_one_topic",
+            "test_enrichment.py::test_any_bytes_of_any_size_give_exactly_one_message_that_fits",
         ),
     ),
     Mutant(
@@ -275,5 +532,153 @@ MUTANTS = [
         description="every enriched reading says normal",
         apply=_never_classifies,
         caught_by=("test_enrichment.py::test_a_valid_reading_becomes_one_enriched_reading",),
+    ),
+    Mutant(
+        name="validation-deep-nesting-crashes",
+        task="2.1",
+        description="json.loads' RecursionError (deep nesting) is not caught",
+        apply=_deep_nesting_not_caught,
+        caught_by=("test_validation.py::test_each_malformed_kind_gets_its_error_code",),
+    ),
+    Mutant(
+        name="validation-float-overflow-crashes",
+        task="2.1",
+        description="float(10**400) raises OverflowError out of parse_reading",
+        apply=_float_overflow_not_caught,
+        caught_by=(
+            "test_validation.py::test_each_malformed_kind_gets_its_error_code",
+            "test_validation.py::test_any_json_object_gives_a_reading_or_malformed_reading",
+        ),
+    ),
+    Mutant(
+        name="validation-accepts-lone-surrogates",
+        task="2.1",
+        description="ids with a lone surrogate pass, so the enriched key cannot be written",
+        apply=_lone_surrogates_accepted,
+        caught_by=("test_validation.py::test_each_malformed_kind_gets_its_error_code",),
+    ),
+    Mutant(
+        name="validation-no-id-limit",
+        task="2.1",
+        description="ids of any length pass, so an enriched reading may not fit a record",
+        apply=_no_id_limit,
+        caught_by=("test_validation.py::test_each_malformed_kind_gets_its_error_code",),
+    ),
+    Mutant(
+        name="validation-id-limit-in-characters",
+        task="2.1",
+        description="the id limit counts characters, not UTF-8 bytes",
+        apply=_id_limit_in_characters,
+        caught_by=("test_validation.py::test_each_malformed_kind_gets_its_error_code",),
+    ),
+    Mutant(
+        name="validation-id-limit-off-by-one",
+        task="2.1",
+        description="an id of exactly max_id_bytes is refused",
+        apply=_id_limit_off_by_one,
+        caught_by=("test_validation.py::test_ids_up_to_the_limit_are_valid",),
+    ),
+    Mutant(
+        name="validation-blank-means-spaces-only",
+        task="2.1",
+        description="a sensor_id of tabs or newlines counts as a real id",
+        apply=_blank_means_spaces_only,
+        caught_by=("test_validation.py::test_each_malformed_kind_gets_its_error_code",),
+    ),
+    Mutant(
+        name="dead-letter-never-truncates",
+        task="2.3",
+        description="a huge payload is stored whole, so its dead letter cannot be written",
+        apply=_dead_letter_never_truncates,
+        caught_by=(
+            "test_dead_letter.py::test_too_large_bytes_are_truncated_with_their_size_and_sha256",
+            "test_dead_letter.py::test_the_largest_dead_letter_fits_in_one_record",
+        ),
+    ),
+    Mutant(
+        name="dead-letter-fingerprint-only-when-truncated",
+        task="2.3",
+        description="payload size and SHA-256 are left out when the payload is whole",
+        apply=_fingerprint_only_when_truncated,
+        caught_by=(
+            "test_dead_letter.py::test_too_large_bytes_are_truncated_with_their_size_and_sha256",
+        ),
+    ),
+    Mutant(
+        name="dead-letter-reason-not-cut",
+        task="2.3",
+        description="a reason of any length makes the dead letter unbounded",
+        apply=_reason_not_cut,
+        caught_by=("test_dead_letter.py::test_the_largest_dead_letter_fits_in_one_record",),
+    ),
+    Mutant(
+        name="dead-letter-headers-fail-on-surrogates",
+        task="2.3",
+        description="error_reason is encoded strictly and raises on a lone surrogate",
+        apply=_headers_strict_utf8,
+        caught_by=("test_dead_letter.py::test_a_reason_with_a_lone_surrogate_still_makes_headers",),
+    ),
+    Mutant(
+        name="dead-letter-headers-without-reason",
+        task="2.3",
+        description="the error_reason header is missing",
+        apply=_headers_without_reason,
+        caught_by=(
+            "test_dead_letter.py::test_headers_carry_the_error_code_and_reason",
+            "test_enrichment.py::test_each_malformed_kind_lands_in_the_dead_letter_topic",
+        ),
+    ),
+    Mutant(
+        name="enrichment-delivery-not-awaited",
+        task="2.4",
+        description="the future of topic.send is not awaited, so a refused record is lost",
+        apply=_delivery_not_awaited,
+        caught_by=(
+            "test_enrichment.py::"
+            "test_an_enriched_reading_the_broker_refuses_becomes_a_send_failed_dead_letter",
+        ),
+    ),
+    Mutant(
+        name="enrichment-exception-escapes",
+        task="2.4",
+        description="an exception while enriching crashes the agent (and Faust acks the event)",
+        apply=_exceptions_escape_the_agent,
+        caught_by=(
+            "test_enrichment.py::test_a_bug_on_one_event_becomes_a_processing_failed_dead_letter",
+        ),
+    ),
+    Mutant(
+        name="enrichment-raises-instead-of-halting",
+        task="2.4",
+        description="an unwritable dead letter raises (Faust acks the event) instead of halting",
+        apply=_raise_instead_of_halt,
+        caught_by=(
+            "test_enrichment.py::"
+            "test_an_event_with_no_possible_outcome_halts_the_worker_unacknowledged",
+        ),
+    ),
+    Mutant(
+        name="enrichment-dead-letter-keyed-by-whole-key",
+        task="2.4",
+        description="a dead letter is keyed by the whole original key, however large",
+        apply=_dead_letter_with_the_whole_key,
+        caught_by=(
+            "test_enrichment.py::test_a_huge_value_is_dead_lettered_truncated_with_size_and_sha256",
+            "test_enrichment.py::test_any_bytes_of_any_size_give_exactly_one_message_that_fits",
+        ),
+    ),
+    Mutant(
+        name="enrichment-processed-at-copies-timestamp",
+        task="2.4",
+        description="processed_at is the reading's event time instead of now",
+        apply=_processed_at_copies_timestamp,
+        caught_by=("test_enrichment.py::test_a_valid_reading_becomes_one_enriched_reading",),
+    ),
+    Mutant(
+        name="enrichment-partition-per-reading",
+        task="2.4",
+        description="one sensor's readings are spread over partitions, so their order is lost",
+        apply=_partition_per_reading,
+        caught_by=("test_enrichment.py::test_one_sensors_readings_go_to_one_partition",),
     ),
 ]
