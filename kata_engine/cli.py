@@ -22,11 +22,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from rich.console import Console
+
 from app.cli_support import port_number, positive_int
 from kata_engine import switch
 from kata_engine.broker.common import START_ENV
 from kata_engine.manifest import Manifest, ManifestError, Task, load, repository_root
-from kata_engine.progress import render, task_progress
+from kata_engine.progress import show, task_progress
 from kata_engine.report import PASSED, SKIPPED
 from kata_engine.runner import RunFailed, run_pytest
 from kata_engine.shipped import NotShipped, shipped_stub
@@ -191,8 +193,7 @@ def _status(manifest: Manifest, solutions: bool, with_kafka: bool) -> int:
         markexpr=None,
         env=_broker_env(with_kafka),
     )
-    for line in render(manifest, task_progress(manifest, run.report)):
-        print(line)
+    show(Console(), manifest, task_progress(manifest, run.report))
     return 0
 
 
@@ -285,8 +286,6 @@ def _confirm(question: str) -> bool:
 
 
 def _demo(arguments: argparse.Namespace) -> int:
-    from rich.console import Console  # lazy: the other commands start faster without it
-
     from kata_engine.demo import DemoError, Options, demo
 
     guarantee = (
