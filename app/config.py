@@ -84,6 +84,7 @@ class Settings:
     web_bind: str = "127.0.0.1"  # KATA_WEB_BIND: loopback only unless you say otherwise
     web_port: int = 6066  # KATA_WEB_PORT
     processing_guarantee: str = "at_least_once"  # KATA_PROCESSING_GUARANTEE: or exactly_once
+    faust_tuning: bool = True  # KATA_FAUST_TUNING: 0 = Faust's own defaults (to benchmark them)
     topics: Topics = field(default_factory=lambda: Topics.with_prefix(""))
 
     @classmethod
@@ -139,6 +140,7 @@ class Settings:
             web_bind=text("KATA_WEB_BIND", default.web_bind),
             web_port=whole("KATA_WEB_PORT", default.web_port),
             processing_guarantee=guarantee,
+            faust_tuning=text("KATA_FAUST_TUNING", "1") != "0",
             topics=Topics.with_prefix(prefix),
         )
         if not 0 <= settings.warning_temperature < settings.critical_temperature:

@@ -23,6 +23,7 @@ OVERRIDES = [
     ("KATA_WEB_BIND", "0.0.0.0", "web_bind", "0.0.0.0"),
     ("KATA_WEB_PORT", "6070", "web_port", 6070),
     ("KATA_PROCESSING_GUARANTEE", "exactly_once", "processing_guarantee", "exactly_once"),
+    ("KATA_FAUST_TUNING", "0", "faust_tuning", False),
 ]
 
 

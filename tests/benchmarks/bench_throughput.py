@@ -82,8 +82,9 @@ class Run:
         self.prefix = f"bench-{token}-"
         self.topics = Topics.with_prefix(self.prefix)
 
-    def env(self, guarantee: str) -> dict[str, str]:
+    def env(self, guarantee: str, tuned: bool = True) -> dict[str, str]:
         return {
+            "KATA_FAUST_TUNING": "1" if tuned else "0",
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.servers,
             "KATA_APP_ID": self.app_id,
@@ -209,13 +210,15 @@ async def throughput_raw(run: Run, events: int, timeout: float) -> float:
     return events / seconds
 
 
-def throughput_faust(run: Run, events: int, timeout: float, guarantee: str) -> float:
+def throughput_faust(
+    run: Run, events: int, timeout: float, guarantee: str, tuned: bool = True
+) -> float:
     asyncio.run(run.create())
     asyncio.run(produce(run.servers, run.topics.readings, events))
     outputs = [run.topics.enriched, run.topics.dead_letter]
     with (
         tempfile.TemporaryDirectory() as workdir,
-        running_worker(run.env(guarantee), Path(workdir), phases="2"),
+        running_worker(run.env(guarantee, tuned), Path(workdir), phases="2"),
     ):
         seconds = asyncio.run(tail(run.servers, outputs, events, timeout))
     return events / seconds
@@ -281,11 +284,13 @@ async def warm_up(run: Run) -> None:
     await tail(run.servers, [run.topics.enriched, run.topics.dead_letter], 1, 120)
 
 
-def latency_faust(run: Run, guarantee: str, rate: float, seconds: float) -> list[float]:
+def latency_faust(
+    run: Run, guarantee: str, rate: float, seconds: float, tuned: bool = True
+) -> list[float]:
     asyncio.run(run.create())
     with (
         tempfile.TemporaryDirectory() as workdir,
-        running_worker(run.env(guarantee), Path(workdir), phases="2"),
+        running_worker(run.env(guarantee, tuned), Path(workdir), phases="2"),
     ):
         asyncio.run(warm_up(run))
         return asyncio.run(latency(run, rate, seconds))
@@ -327,28 +332,44 @@ def main(argv: list[str] | None = None) -> None:
             "faust-eos": lambda: throughput_faust(
                 Run(servers), args.events, args.timeout, "exactly_once"
             ),
+            # The same workers with Faust's own defaults (KATA_FAUST_TUNING=0): before tuning.
+            "alo-untuned": lambda: throughput_faust(
+                Run(servers), args.events, args.timeout, "at_least_once", tuned=False
+            ),
+            "eos-untuned": lambda: throughput_faust(
+                Run(servers), args.events, args.timeout, "exactly_once", tuned=False
+            ),
         }
         rates: dict[str, list[float]] = {name: [] for name in contenders}
         for round_ in range(1, args.runs + 1):
             for name, measure in contenders.items():
                 rates[name].append(measure())
-                print(f"round {round_} {name:<10} {rates[name][-1]:>9,.0f} events/s", flush=True)
+                print(f"round {round_} {name:<12} {rates[name][-1]:>9,.0f} events/s", flush=True)
         medians = {name: statistics.median(values) for name, values in rates.items()}
         ratios = {
             "faust-alo/raw": medians["faust-alo"] / medians["raw"],
             "faust-eos/raw": medians["faust-eos"] / medians["raw"],
             "faust-eos/faust-alo": medians["faust-eos"] / medians["faust-alo"],
+            "alo-untuned/raw": medians["alo-untuned"] / medians["raw"],
+            "eos-untuned/alo-untuned": medians["eos-untuned"] / medians["alo-untuned"],
+            "faust-alo/alo-untuned": medians["faust-alo"] / medians["alo-untuned"],
         }
         results["throughput"] = {"runs": rates, "median": medians, "ratios": ratios}
         print(f"\nthroughput, median of {args.runs} ({args.events} events, 4 partitions):")
         for name, value in medians.items():
-            print(f"  {name:<10} {value:>9,.0f} events/s")
+            print(f"  {name:<12} {value:>9,.0f} events/s")
         for name, value in ratios.items():
-            print(f"  {name:<20} {value:6.1%}")
+            print(f"  {name:<24} {value:6.1%}")
 
         latencies: dict[str, dict[str, float]] = {}
-        for guarantee in ("at_least_once", "exactly_once"):
-            delays = latency_faust(Run(servers), guarantee, args.rate, args.seconds)
+        for guarantee, tuned in (
+            ("at_least_once", True),
+            ("exactly_once", True),
+            ("at_least_once", False),
+            ("exactly_once", False),
+        ):
+            delays = latency_faust(Run(servers), guarantee, args.rate, args.seconds, tuned)
+            guarantee = guarantee if tuned else f"{guarantee} untuned"
             latencies[guarantee] = {
                 "p50_ms": 1000 * percentile(delays, 0.50),
                 "p99_ms": 1000 * percentile(delays, 0.99),
@@ -356,7 +377,7 @@ def main(argv: list[str] | None = None) -> None:
             }
             figures = latencies[guarantee]
             print(
-                f"latency {guarantee:<14} p50 {figures['p50_ms']:7.1f} ms  "
+                f"latency {guarantee:<22} p50 {figures['p50_ms']:7.1f} ms  "
                 f"p99 {figures['p99_ms']:7.1f} ms  ({len(delays)} readings at {args.rate:g}/s)",
                 flush=True,
             )
