@@ -24,6 +24,7 @@ OVERRIDES = [
     ("KATA_WEB_PORT", "6070", "web_port", 6070),
     ("KATA_PROCESSING_GUARANTEE", "exactly_once", "processing_guarantee", "exactly_once"),
     ("KATA_FAUST_TUNING", "0", "faust_tuning", False),
+    ("KATA_COUNT_REPORT_CRON", "*/5 * * * *", "count_report_cron", "*/5 * * * *"),
 ]
 
 
