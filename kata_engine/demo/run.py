@@ -187,8 +187,9 @@ def _with_worker(
     except WorkerDied as exc:
         raise DemoError(f"{str(exc).splitlines()[0]}; its log: {workdir / 'worker.log'}") from None
     finally:
+        # The run's topics go whatever happened (bounded: the broker may be gone too).
+        asyncio.run(_delete_topics(servers, env["KATA_TOPIC_PREFIX"], env["KATA_APP_ID"]))
         if finished:
-            asyncio.run(_delete_topics(servers, env["KATA_TOPIC_PREFIX"], env["KATA_APP_ID"]))
             shutil.rmtree(workdir, ignore_errors=True)
         elif (workdir / "worker.log").exists():
             progress_console.print(f"the worker's log is kept in {workdir / 'worker.log'}")
@@ -283,16 +284,18 @@ def _status(worker: Worker) -> dict[str, Any] | str:
 
 async def _delete_topics(servers: str, prefix: str, app_id: str) -> None:
     """Leave the broker as we found it: the run's topics and the app's changelogs go."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15_000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=10_000)
     with suppress(Exception):
-        await admin.start()
+        async with asyncio.timeout(15):
+            await admin.start()
         try:
-            names = [
-                name
-                for name in await admin.list_topics()
-                if name.startswith(prefix) or name.startswith(app_id)
-            ]
-            if names:
-                await admin.delete_topics(names)
+            async with asyncio.timeout(15):
+                names = [
+                    name
+                    for name in await admin.list_topics()
+                    if name.startswith(prefix) or name.startswith(app_id)
+                ]
+                if names:
+                    await admin.delete_topics(names)
         finally:
             await admin.close()
