@@ -104,6 +104,7 @@ class Settings:
     # truncated (with their full size and SHA-256), so every dead letter fits in one Kafka record.
     dead_letter_payload_bytes: int = 700_000  # KATA_DEAD_LETTER_PAYLOAD_BYTES
     dead_letter_key_bytes: int = 16_384  # KATA_DEAD_LETTER_KEY_BYTES
+    faust_tuning: bool = True  # KATA_FAUST_TUNING: 0 = Faust's own defaults (to benchmark them)
     topics: Topics = field(default_factory=lambda: Topics.with_prefix(""))
 
     @classmethod
@@ -126,6 +127,12 @@ class Settings:
             if not math.isfinite(value):
                 raise ValueError(f"{name}={raw!r} must be a finite number")
             return value
+
+        def switch(name: str, fallback: bool) -> bool:
+            raw = text(name, "1" if fallback else "0")
+            if raw not in ("0", "1"):
+                raise ValueError(f"{name}={raw!r} must be 1 (on) or 0 (off)")
+            return raw == "1"
 
         def whole(name: str, fallback: int) -> int:
             value = number(name, fallback)
@@ -166,6 +173,7 @@ class Settings:
             dead_letter_key_bytes=whole(
                 "KATA_DEAD_LETTER_KEY_BYTES", default.dead_letter_key_bytes
             ),
+            faust_tuning=switch("KATA_FAUST_TUNING", default.faust_tuning),
             topics=Topics.with_prefix(prefix),
         )
         if not 0 <= settings.warning_temperature < settings.critical_temperature:

@@ -35,6 +35,8 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from app import cli_support
 
@@ -115,27 +117,30 @@ class Tally:
 
 
 class ProgressBar:
-    """A one-line bar on stderr, drawn only when a person is watching a terminal."""
+    """A one-line bar on stderr (rich), drawn only when a person is watching a terminal.
 
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.enabled = sys.stderr.isatty()
-        self.last_drawn = 0.0
+    In a pipe or a CI log rich draws nothing at all: no escape codes, only the summary line.
+    """
+
+    def __init__(self, total: int, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.enabled = self.console.is_terminal
+        self.progress = Progress(
+            TextColumn("sending"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=self.console,
+            transient=True,  # erased at the end; the summary goes to stdout
+            disable=not self.enabled,
+        )
+        self.task = self.progress.add_task("sending", total=total)
+        self.progress.start()
 
     def update(self, done: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self.last_drawn < 0.1 and done < self.total):
-            return
-        self.last_drawn = now
-        filled = 30 * done // max(self.total, 1)
-        bar = "#" * filled + "-" * (30 - filled)
-        sys.stderr.write(f"\r[{bar}] {done}/{self.total}")
-        sys.stderr.flush()
+        self.progress.update(self.task, completed=done)
 
     def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\r\x1b[2K")  # erase the bar; the summary goes to stdout
-            sys.stderr.flush()
+        self.progress.stop()
 
 
 def start_time_arg(text: str) -> float:

@@ -7,6 +7,8 @@
     uv run kata solution 2.2            the reference solution, once your tests pass
     uv run kata reset 2.2 [--yes]       restore the stub as shipped
     uv run kata broker [--port 9092]    a local Apache Kafka broker (Java 17+), Ctrl-C stops it
+    uv run kata demo [--mine]           the whole pipeline on a real broker, with a summary
+               [--guarantee exactly_once]
 
 Errors are one line on stderr: exit 2 for a usage error, 1 for anything else.
 """
@@ -20,11 +22,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from app.cli_support import port_number
+from rich.console import Console
+
+from app.cli_support import port_number, positive_int
 from kata_engine import switch
 from kata_engine.broker.common import START_ENV
 from kata_engine.manifest import Manifest, ManifestError, Task, load, repository_root
-from kata_engine.progress import render, task_progress
+from kata_engine.progress import show, task_progress
 from kata_engine.report import PASSED, SKIPPED
 from kata_engine.runner import RunFailed, run_pytest
 from kata_engine.shipped import NotShipped, shipped_stub
@@ -93,6 +97,25 @@ def build_parser() -> argparse.ArgumentParser:
     broker.add_argument(
         "--port", type=port_number, default=9092, help="listener port (default 9092)"
     )
+    demo = commands.add_parser(
+        "demo", help="run the whole pipeline on a real broker and show what it did"
+    )
+    demo.add_argument(
+        "--mine", action="store_true", help="run your code instead of the reference solutions"
+    )
+    demo.add_argument(
+        "--guarantee",
+        choices=("at_least_once", "exactly_once"),
+        default=None,
+        help="processing guarantee (default: KATA_PROCESSING_GUARANTEE or at_least_once)",
+    )
+    demo.add_argument("--readings", type=positive_int, default=2000, help="readings to send (2000)")
+    demo.add_argument(
+        "--timeout",
+        type=positive_int,
+        default=90,
+        help="seconds to wait for every outcome before giving up (90)",
+    )
     return parser
 
 
@@ -125,6 +148,8 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     command: str = arguments.command
     if command == "broker":
         return _broker(arguments.port)
+    if command == "demo":
+        return _demo(arguments)
     manifest = load(root, check_files=command not in ("reset", "hint"))
     if command == "status":
         return _status(manifest, solutions, arguments.with_kafka)
@@ -168,8 +193,7 @@ def _status(manifest: Manifest, solutions: bool, with_kafka: bool) -> int:
         markexpr=None,
         env=_broker_env(with_kafka),
     )
-    for line in render(manifest, task_progress(manifest, run.report)):
-        print(line)
+    show(Console(), manifest, task_progress(manifest, run.report))
     return 0
 
 
@@ -259,6 +283,30 @@ def _confirm(question: str) -> bool:
         print()
         return False
     return answer.strip().lower() in ("y", "yes")
+
+
+def _demo(arguments: argparse.Namespace) -> int:
+    from kata_engine.demo import DemoError, Options, demo
+
+    guarantee = (
+        arguments.guarantee
+        or os.environ.get("KATA_PROCESSING_GUARANTEE", "at_least_once").strip()
+        or "at_least_once"
+    )
+    if guarantee not in ("at_least_once", "exactly_once"):
+        raise UsageError(
+            f"KATA_PROCESSING_GUARANTEE={guarantee!r} must be at_least_once or exactly_once"
+        )
+    options = Options(
+        mine=arguments.mine,
+        guarantee=guarantee,
+        readings=arguments.readings,
+        timeout=float(arguments.timeout),
+    )
+    try:
+        return demo(options, Console(), Console(stderr=True))
+    except DemoError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _broker(port: int) -> int:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+
+from rich.console import Console
+from rich.progress_bar import ProgressBar
+from rich.text import Text
 
 from kata_engine.manifest import Manifest, Task
 from kata_engine.report import PASSED, SKIPPED, RunReport
@@ -79,8 +85,47 @@ def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
-def render(manifest: Manifest, progress: list[TaskProgress]) -> list[str]:
-    """The lines ``kata status`` prints."""
+def show(console: Console, manifest: Manifest, progress: list[TaskProgress]) -> None:
+    """Print the status: rich bars in colour on a terminal, exactly ``render``'s text elsewhere."""
+    if not console.is_terminal:
+        # A pipe or a CI log: the plain lines, no escape codes.
+        for line in render(manifest, progress):
+            console.out(line, highlight=False)
+        return
+    for line in render(manifest, progress, bar=_bar_token):
+        text = Text()
+        for part in _BAR_TOKEN.split(line):
+            if "/" in part and part.replace("/", "").isdigit():
+                done, total = (int(n) for n in part.split("/"))
+                text.append_text(_rich_bar(done, total))
+            else:
+                text.append(part)
+        console.print(text, soft_wrap=True)
+
+
+_BAR_TOKEN = re.compile(r"\x00")
+
+
+def _bar_token(done: int, total: int) -> str:
+    return f"\x00{done}/{total}\x00"
+
+
+def _rich_bar(done: int, total: int) -> Text:
+    """The bar rich draws for its progress displays, in the same width."""
+    rendered = ProgressBar(total=max(total, 1), completed=done, width=BAR_WIDTH)
+    segments = Console(width=BAR_WIDTH, force_terminal=True, color_system="truecolor").render(
+        rendered
+    )
+    text = Text()
+    for segment in segments:
+        text.append(segment.text, style=segment.style)
+    return text
+
+
+def render(
+    manifest: Manifest, progress: list[TaskProgress], bar: Callable[[int, int], str] = bar
+) -> list[str]:
+    """The lines ``kata status`` prints (``bar`` draws a bar; plain text by default)."""
     lines: list[str] = []
     by_phase = {
         phase.id: [p for p in progress if p.task.phase == phase.id] for phase in manifest.phases

@@ -27,6 +27,7 @@ OVERRIDES = [
     ("KATA_MAX_ID_BYTES", "64", "max_id_bytes", 64),
     ("KATA_DEAD_LETTER_PAYLOAD_BYTES", "1000", "dead_letter_payload_bytes", 1000),
     ("KATA_DEAD_LETTER_KEY_BYTES", "100", "dead_letter_key_bytes", 100),
+    ("KATA_FAUST_TUNING", "0", "faust_tuning", False),
 ]
 
 
@@ -88,6 +89,7 @@ def test_the_prefix_applies_to_every_topic() -> None:
         ("KATA_COUNT_ALERT_THRESHOLD", "0"),
         ("KATA_COUNT_CHECK_INTERVAL", "0"),
         ("KATA_COUNT_REPORT_CRON", "every hour"),
+        ("KATA_FAUST_TUNING", "off"),
         ("KATA_WEB_PORT", "http"),
         ("KATA_WEB_PORT", "70000"),
         ("KATA_PROCESSING_GUARANTEE", "maybe_once"),

@@ -105,6 +105,9 @@ async def test_what_a_consumer_reads_back_matches_the_summary(
     result = await asyncio.to_thread(run_producer, *args, env=env)
 
     assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout + result.stderr, (
+        f"the producer wrote escape codes into a pipe: {result.stderr!r}"
+    )
     records = await read_topic(kafka_isolation.bootstrap_servers, topic)
     received = [r for partition in records.values() for r in partition]
     kinds = Counter(dict(r.headers)[KIND_HEADER].decode() for r in received)
