@@ -248,8 +248,8 @@ def test_a_crash_mid_stream_never_undercounts(
     assert not under, f"after a crash these sensors undercount (got, expected): {under}"
     over = sum(got.values()) - sum(expected.values())
     print(
-        f"\ncrash overcount: {over} of {sum(expected.values())} readings counted twice "
-        "(at_least_once)"
+        f"\ncrash overcount: {over} counts more than the {sum(expected.values())} readings "
+        "(at_least_once: what ran after the last commit runs again)"
     )
 
 
@@ -265,6 +265,7 @@ def partitions_named(line: str) -> list[int]:
 
 
 def recovered_readings(line: str) -> int:
+    """The readings a start-up hook line reports: '... (635 readings) ...' -> 635; -1 if none."""
     found = re.search(r"recovered \d+ sensors \((\d+) readings\)", line)
     return int(found.group(1)) if found else -1
 
