@@ -19,8 +19,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -184,15 +184,8 @@ async def read_records(
     duplicates that would follow are caught too. ``timeout`` bounds the wait; it is a guard
     against a hang, not a performance assertion.
     """
-    partitions = await topic_partitions(servers, topics)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=servers, enable_auto_commit=False, isolation_level="read_committed"
-    )
-    await consumer.start()
     records: list[Record] = []
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+    async with committed_reader(servers, topics) as consumer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if worker is not None:
@@ -213,6 +206,30 @@ async def read_records(
                 )
             if enough and not batches:
                 break
+    return records
+
+
+@asynccontextmanager
+async def committed_reader(
+    servers: str, topics: list[str], *, at_end: bool = False
+) -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer of every partition of ``topics``, at their start (or end), read_committed.
+
+    It joins no group and commits nothing: reading the outputs never disturbs the pipeline.
+    """
+    partitions = await topic_partitions(servers, topics)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=servers, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        if at_end:
+            await consumer.seek_to_end(*partitions)
+            for tp in partitions:
+                await consumer.position(tp)  # resolve the end now, before anything is produced
+        else:
+            await consumer.seek_to_beginning(*partitions)
+        yield consumer
     finally:
         await consumer.stop()
-    return records

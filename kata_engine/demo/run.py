@@ -46,7 +46,7 @@ from kata_engine.demo.outcome import Outcome, judge
 from kata_engine.demo.plan import Plan, make_plan
 from kata_engine.demo.progress import DemoProgress
 from kata_engine.demo.view import render
-from kata_engine.worker import Worker, WorkerDied, create_topics, running_worker, topic_partitions
+from kata_engine.worker import Worker, WorkerDied, committed_reader, create_topics, running_worker
 
 PARTITIONS = 4
 # Phase 4's timing for a short run: a partition quiet for 2 s closes its last windows.
@@ -202,41 +202,44 @@ async def _drive(
     outcome = Outcome(topics)
     sending = asyncio.create_task(_produce(servers, topics.readings, plan, progress))
     outputs = [topics.enriched, topics.dead_letter, topics.window_aggregates]
-    partitions = await topic_partitions(servers, outputs)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=servers, enable_auto_commit=False, isolation_level="read_committed"
-    )
-    await consumer.start()
     try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        deadline = time.monotonic() + timeout
-        settled = False
-        while time.monotonic() < deadline:
-            worker.check_alive()
-            _check_tasks_done(worker)
-            if sending.done():
-                sending.result()  # a failed send ends the demo here
-            complete = outcome.outcomes >= plan.readings and set(plan.windows) <= set(
-                outcome.windows()
-            )
-            # Once complete, one more second of silence: a duplicate would show up in it.
-            batches = await consumer.getmany(timeout_ms=1000 if complete else 300)
-            for batch in batches.values():
-                for record in batch:
-                    outcome.add(record.topic, record.key, record.value)
-            progress.update(outcome)
-            if complete and not batches:
-                settled = True
-                break
+        async with committed_reader(servers, outputs) as consumer:
+            settled = await _collect(consumer, outcome, plan, worker, sending, timeout, progress)
         if not settled:
             progress.note(f"gave up waiting after {timeout:g} s")
     finally:
         sending.cancel()
         with suppress(asyncio.CancelledError, Exception):
             await sending
-        await consumer.stop()
     return outcome
+
+
+async def _collect(
+    consumer: AIOKafkaConsumer,
+    outcome: Outcome,
+    plan: Plan,
+    worker: Worker,
+    sending: asyncio.Task[None],
+    timeout: float,
+    progress: DemoProgress,
+) -> bool:
+    """Read outputs into ``outcome`` until all is there and quiet; False when time ran out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker.check_alive()
+        _check_tasks_done(worker)
+        if sending.done():
+            sending.result()  # a failed send ends the demo here
+        complete = outcome.outcomes >= plan.readings and set(plan.windows) <= set(outcome.windows())
+        # Once complete, one more second of silence: a duplicate would show up in it.
+        batches = await consumer.getmany(timeout_ms=1000 if complete else 300)
+        for batch in batches.values():
+            for record in batch:
+                outcome.add(record.topic, record.key, record.value)
+        progress.update(outcome)
+        if complete and not batches:
+            return True
+    return False
 
 
 async def _produce(servers: str, topic: str, plan: Plan, progress: DemoProgress) -> None:

@@ -44,7 +44,7 @@ from app.config import Topics
 from app.models import EnrichedReading, MalformedReading
 from app.producer import generate_events
 from kata_engine.broker import provide_broker
-from kata_engine.worker import create_topics, running_worker, topic_partitions
+from kata_engine.worker import committed_reader, create_topics, running_worker
 from solutions.phase2.classify import classify
 from solutions.phase2.dead_letter import dead_letter_headers, to_dead_letter
 from solutions.phase2.validation import parse_reading
@@ -117,14 +117,7 @@ async def produce(servers: str, topic: str, count: int, seed: int = 11) -> None:
 
 async def tail(servers: str, topics: list[str], expected: int, timeout: float) -> float:
     """Seconds from the first output visible (read_committed) to the ``expected``-th one."""
-    partitions = await topic_partitions(servers, topics)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=servers, enable_auto_commit=False, isolation_level="read_committed"
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+    async with committed_reader(servers, topics) as consumer:
         seen, first = 0, 0.0
         deadline = time.monotonic() + timeout
         while seen < expected:
@@ -136,8 +129,6 @@ async def tail(servers: str, topics: list[str], expected: int, timeout: float) -
                 first = time.monotonic()
             seen += got
         return time.monotonic() - first
-    finally:
-        await consumer.stop()
 
 
 async def raw_loop(run: Run, expected: int, stop: asyncio.Event) -> None:
@@ -226,14 +217,7 @@ def throughput_faust(
 
 async def latency(run: Run, rate: float, seconds: float) -> list[float]:
     """Send valid readings at ``rate``/s; the delay of each until visible on enriched-readings."""
-    partitions = await topic_partitions(run.servers, [run.topics.enriched])
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=run.servers,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
     producer = AIOKafkaProducer(bootstrap_servers=run.servers, acks="all")
-    await consumer.start()
     await producer.start()
     sent: dict[str, float] = {}
     delays: list[float] = []
@@ -255,26 +239,21 @@ async def latency(run: Run, rate: float, seconds: float) -> list[float]:
             await asyncio.sleep(1 / rate)
 
     try:
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        await consumer.position(partitions[0])  # resolve the end before producing
-        for tp in partitions:
-            await consumer.position(tp)
-        sender = asyncio.create_task(send_all())
-        deadline = time.monotonic() + seconds + 30
-        expected = int(rate * seconds)
-        while len(delays) < expected and time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=100)
-            now = time.time()
-            for batch in batches.values():
-                for record in batch:
-                    reading_id = json.loads(record.value or b"{}").get("reading_id", "")
-                    if reading_id in sent:
-                        delays.append(now - sent[reading_id])
-        await sender
+        async with committed_reader(run.servers, [run.topics.enriched], at_end=True) as consumer:
+            sender = asyncio.create_task(send_all())
+            deadline = time.monotonic() + seconds + 30
+            expected = int(rate * seconds)
+            while len(delays) < expected and time.monotonic() < deadline:
+                batches = await consumer.getmany(timeout_ms=100)
+                now = time.time()
+                for batch in batches.values():
+                    for record in batch:
+                        reading_id = json.loads(record.value or b"{}").get("reading_id", "")
+                        if reading_id in sent:
+                            delays.append(now - sent[reading_id])
+            await sender
     finally:
         await producer.stop()
-        await consumer.stop()
     return delays
 
 
