@@ -154,7 +154,7 @@ def install_commit_barrier(app: faust.App) -> CommitBarrier:
     # The worker builds its consumer with this callback, so it must be replaced before.
     conductor.on_message = barrier.gate(conductor.on_message)
 
-    async def forget_deliveries(sender: Any, **kwargs: Any) -> None:
+    async def forget_deliveries(sender: Any, *args: Any, **kwargs: Any) -> None:
         barrier.delivered.clear()  # partitions may come back, from their committed offsets
 
     app.on_partitions_revoked.connect(forget_deliveries)  # type: ignore[arg-type]

@@ -178,11 +178,30 @@ def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path)
         )
         phase2 = asyncio.run(read_records(servers, outputs[:2], READINGS, worker=worker))
         windows = expected_windows(truth, late_reading_ids(phase2))
-        aggregates = asyncio.run(
-            read_records(servers, outputs[2:], len(windows), worker=worker, settle_ms=4000)
-        )
+        aggregates = read_every_window(servers, outputs[2], windows, worker)
         status = served_counts(worker, sum(truth.per_sensor.values()))
     return judge(guarantee, truth, kills, phase2 + aggregates, windows, status, started)
+
+
+def read_every_window(
+    servers: str, topic: str, windows: Counter[tuple[str, float]], worker: Worker
+) -> list[Record]:
+    """window-aggregates once every expected window is in it (copies do not count), settled.
+
+    The last windows close only once their partition has been quiet for the close delay.
+    """
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        records = asyncio.run(
+            read_records(servers, [topic], len(windows), worker=worker, settle_ms=3000)
+        )
+        present = {
+            (json.loads(r.value or b"")["sensor_id"], json.loads(r.value or b"")["window_start"])
+            for r in records
+        }
+        if set(windows) <= present or time.monotonic() > deadline:
+            return records
+        time.sleep(1)
 
 
 def wait_ready(worker: Worker, guarantee: str) -> None:
