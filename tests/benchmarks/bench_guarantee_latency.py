@@ -1,7 +1,6 @@
 """End-to-end latency of the whole pipeline (phases 2-5) under each processing guarantee.
 
-    KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 uv run python -m tests.benchmarks.bench_guarantee_latency \
-        [--readings 600] [--rate 50]
+    uv run python -m tests.benchmarks.bench_guarantee_latency [--readings 600] [--rate 50]
 
 For each guarantee: a fresh worker (reference solutions), then live readings at ``--rate`` per
 second. Latency of a reading = when its enriched reading became readable to a read_committed
@@ -86,7 +85,11 @@ def measure(guarantee: str, readings: int, rate: float, servers: str) -> list[fl
         raw = asyncio.run(read_records(servers, [prefix + "sensor-readings"], readings))
     sent = {json.loads(r.value or b"")["reading_id"]: r for r in raw}
     timestamps = asyncio.run(_timestamps(servers, prefix + "sensor-readings"))
-    return [arrivals[rid] - timestamps[(r.partition, r.offset)] for rid, r in sent.items() if rid in arrivals]
+    return [
+        arrivals[rid] - timestamps[(r.partition, r.offset)]
+        for rid, r in sent.items()
+        if rid in arrivals
+    ]
 
 
 async def _timestamps(servers: str, topic: str) -> dict[tuple[int, int], float]:
