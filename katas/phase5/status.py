@@ -16,14 +16,14 @@ documented shape (README, "GET /status/"), with a version. Exactly these keys:
 
 Every mapping sorted by key; nothing else: no other table (window_state, window_horizon, a
 changelog) leaks out, whatever it holds. Unknown paths and other methods than GET get Faust's
-normal answers (404, 405): register one GET page, nothing more.
+normal answers (404, 405): the page below is registered for GET on /status/ only.
 
 You write:
 
 - ``status_body(...)``: the dict above from the tables' contents (plain mappings: testable
   without Faust).
-- ``status``: the page. ``@app.page("/status/")`` on ``async def status(web, request)``;
-  return ``web.json(current_status())``.
+- ``status``: the page's body (``@app.page("/status/")`` is already on it): return
+  ``web.json(...)`` of this worker's status.
 
 Provided: ``current_status()``, which reads the tables of this worker (one worker owns every
 partition; with several, each serves the partitions it owns).
