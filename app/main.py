@@ -33,6 +33,7 @@ PHASE_MODULES: dict[int, tuple[str, ...]] = {
         "katas.phase3.lifecycle",
     ),
     4: ("katas.phase4.windowing",),
+    5: ("katas.phase5.guarantee", "katas.phase5.status_tables", "katas.phase5.status"),
 }
 
 

@@ -124,13 +124,18 @@ class Worker:
 
 
 @contextmanager
-def running_worker(env: Mapping[str, str], workdir: Path, *, phases: str) -> Iterator[Worker]:
-    """Start a worker for ``phases`` (``KATA_PHASES``) in ``workdir``; stop it on exit."""
+def running_worker(
+    env: Mapping[str, str], workdir: Path, *, phases: str, loglevel: str = "info"
+) -> Iterator[Worker]:
+    """Start a worker for ``phases`` (``KATA_PHASES``) in ``workdir``; stop it on exit.
+
+    ``loglevel`` is the worker's ``-l``: ``debug`` shows Faust's transactional commits.
+    """
     web_port = free_port()
     log = workdir / "worker.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "faust", "-A", "app.main", "worker", "-l", "info"],
+            [sys.executable, "-m", "faust", "-A", "app.main", "worker", "-l", loglevel],
             cwd=workdir,  # the worker writes its <app-id>-data/ directory here
             env={**env, "KATA_PHASES": phases, "KATA_WEB_PORT": str(web_port)},
             stdout=log_file,

@@ -6,7 +6,8 @@ Consume ``topics.readings`` (raw bytes) and, for EVERY event, send exactly one m
   to ``topics.enriched``, key = the reading's ``sensor_id``, no partition of your own;
 - broken: a DeadLetter to ``topics.dead_letter``, key = ``dead.key()`` (the original key bytes,
   or their stored first bytes when the key was too long), with the headers from
-  ``dead_letter_headers``.
+  ``dead_letter_headers``, and ``partition=`` the event's own partition (a record without a key
+  would otherwise land on a random one; phase 5 needs every outcome in its source's partition).
 
 Then ``yield`` what you sent: one outcome per event lets the tests (and you) see every event.
 Iterate ``stream.events()`` instead of ``stream``: an event carries ``event.key`` and

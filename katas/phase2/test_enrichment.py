@@ -155,6 +155,22 @@ async def test_each_malformed_kind_lands_in_the_dead_letter_topic(
     assert run.results == [dead], f"the agent yielded {run.results}; expected the dead letter"
 
 
+@pytest.mark.parametrize("key", [b"sensor-042", None], ids=["keyed", "no-key"])
+async def test_a_dead_letter_goes_to_its_events_own_partition(
+    faust_app: faust.App, key: bytes | None
+) -> None:
+    # Exactly-once (phase 5) covers an outcome only in its source's partition; a record without
+    # a key would be spread over random partitions by the producer.
+    async with run_agent(enrich_readings) as run:
+        await run.put(b"not json", key=key, partition=3, offset=9)
+    put = f"put(b'not json', key={key!r}, partition=3, offset=9)"
+    message = only_message(run, put)
+    assert message.partition == 3, (
+        f"after {put} the dead letter was sent with partition={message.partition!r}; expected "
+        "partition=3, the event's own (event.message.partition)"
+    )
+
+
 async def test_one_sensors_readings_go_to_one_partition(faust_app: faust.App) -> None:
     # Kafka keeps order only within a partition. One sensor's readings keep their order if all of
     # them are sent with the same key and no partition chosen per reading.

@@ -9,14 +9,15 @@ enriched-readings this worker owns. You write the two agents.
 1. ``activity.saw(partition, time.time())``; the event's window is ``window_for(timestamp)``;
    the partition's horizon is ``window_horizon[str(partition)]``.
 2. Late (``is_late``)? Send ``late_dead_letter(...)`` to ``topics.dead_letter`` (key: the
-   sensor id's bytes, headers: phase 2's ``dead_letter_headers``), add 1 to
-   ``late_events[sensor_id]``, and yield ``[dead_letter]``. Nothing else changes.
+   sensor id's bytes, headers: phase 2's ``dead_letter_headers``, ``partition=partition``),
+   add 1 to ``late_events[sensor_id]``, and yield ``[dead_letter]``. Nothing else changes.
 3. Otherwise fold the temperature into that sensor's window in ``window_state[sensor_id]``
    (a ``SensorWindows``: the partition and the open windows' ``WindowStats``) and write it back.
 4. ``advance_horizon`` with ``settings.window_grace``; if it moved, store it and close: for each
    sensor of this partition, ``split_closed``; send each closed window's ``to_aggregate`` to
-   ``topics.window_aggregates`` (key: the sensor id), keep only the still-open windows (delete
-   the sensor's entry when none is left). Yield the list of what you sent (maybe empty).
+   ``topics.window_aggregates`` (key: the sensor id, ``partition=partition``), wait until the
+   broker has them (``delivered(...)``, provided), then keep only the still-open windows
+   (delete the sensor's entry when none is left). Yield the list of what you sent (maybe empty).
 
 ``close_idle_windows`` (consumes ``topics.window_ticks``), for every tick: if
 ``activity.quiet_for(partition, tick.sent_at) >= settings.window_close_delay``, move the
@@ -33,8 +34,9 @@ Run: ``uv run pytest katas/phase4/test_windowing.py``
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import faust
 from faust.types import StreamT
@@ -109,3 +111,10 @@ async def send_window_ticks() -> None:
 
 # Registered by a call rather than as a decorator: Faust's timer decorator is untyped.
 app.timer(interval=settings.window_tick_interval)(send_window_ticks)
+
+
+async def delivered(deliveries: Sequence[object]) -> None:
+    """Wait for the broker's acknowledgement of each send (a real send returns a future)."""
+    for delivery in deliveries:
+        if inspect.isawaitable(delivery):
+            await delivery

@@ -52,7 +52,13 @@ async def send_dead_letter(event: EventT[bytes], error: MalformedReading) -> Dea
             event.value, event.key, error, message.topic, message.partition, message.offset
         )
         headers = dead_letter_headers(dead)
-        await delivered(topics.dead_letter.send(key=dead.key(), value=dead, headers=headers))
+        # The event's own partition, not the key's: a record without a key would otherwise land
+        # on a random partition, outside the transaction of its source (phase 5).
+        await delivered(
+            topics.dead_letter.send(
+                key=dead.key(), value=dead, headers=headers, partition=message.partition
+            )
+        )
     except Exception as problem:
         halt_worker(
             f"no dead letter could be written for {message.topic} partition {message.partition} "

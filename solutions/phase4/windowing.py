@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import cast
 
 import faust
@@ -87,8 +88,13 @@ async def on_reading(event: EventT[EnrichedReading]) -> list[WindowAggregate | D
     if is_late(window, horizon):
         message = event.message
         dead = late_dead_letter(reading, window, horizon, message.topic, partition, message.offset)
+        # partition=: the outcome stays in its source event's partition, so phase 5's
+        # transactions commit it together with that event's offset (phase 5 README).
         await topics.dead_letter.send(
-            key=reading.sensor_id.encode(), value=dead, headers=dead_letter_headers(dead)
+            key=reading.sensor_id.encode(),
+            value=dead,
+            headers=dead_letter_headers(dead),
+            partition=partition,
         )
         late_events[reading.sensor_id] += 1
         return [dead]
@@ -115,6 +121,13 @@ async def on_tick(partition: int, now: float) -> list[WindowAggregate]:
     return await close_windows(partition, horizon)
 
 
+async def delivered(deliveries: Sequence[object]) -> None:
+    """Wait for the broker's acknowledgement of each send (a real send returns a future)."""
+    for delivery in deliveries:
+        if inspect.isawaitable(delivery):
+            await delivery
+
+
 def states_of(partition: int) -> list[tuple[str, SensorWindows]]:
     """The sensors of one partition with their open windows, in sensor order."""
     return sorted(
@@ -131,11 +144,19 @@ async def close_windows(partition: int, horizon: float) -> list[WindowAggregate]
         closed, still_open = split_closed(state.windows, horizon)
         if not closed:
             continue
+        deliveries = []
         for stats in closed:
             aggregate = to_aggregate(sensor, stats)
-            await topics.window_aggregates.send(key=sensor, value=aggregate)
+            deliveries.append(
+                await topics.window_aggregates.send(
+                    key=sensor, value=aggregate, partition=partition
+                )
+            )
             sent.append(aggregate)
-        # Written after the sends, in the same event: phase 5 makes both one transaction.
+        # Forget the windows only once the broker has their aggregates: under at_least_once a
+        # crash between the two would otherwise lose them (phase 5's crash test). Written after
+        # the sends, in the same event: under exactly_once both are one transaction.
+        await delivered(deliveries)
         if still_open:
             window_state[sensor] = SensorWindows(partition=partition, windows=still_open)
         else:

@@ -399,7 +399,30 @@ def _dead_letter_with_the_whole_key() -> None:
         )
         headers = dead_letter_headers(dead)
         # The mistake: the whole original key, however long, as the Kafka key.
-        await module.delivered(topics.dead_letter.send(key=event.key, value=dead, headers=headers))
+        await module.delivered(
+            topics.dead_letter.send(
+                key=event.key, value=dead, headers=headers, partition=message.partition
+            )
+        )
+        return dead
+
+    replace(module, "send_dead_letter", send_dead_letter)
+
+
+def _dead_letter_partitioned_by_key() -> None:
+    from app.faust_app import topics
+    from solutions.phase2 import enrichment as module
+    from solutions.phase2.dead_letter import dead_letter_headers, to_dead_letter
+
+    async def send_dead_letter(event: Any, error: MalformedReading) -> Any:
+        message = event.message
+        dead = to_dead_letter(
+            event.value, event.key, error, message.topic, message.partition, message.offset
+        )
+        # The mistake: no partition of its own, so the producer picks one from the key.
+        await module.delivered(
+            topics.dead_letter.send(key=dead.key(), value=dead, headers=dead_letter_headers(dead))
+        )
         return dead
 
     replace(module, "send_dead_letter", send_dead_letter)
@@ -666,6 +689,13 @@ MUTANTS = [
             "test_enrichment.py::test_a_huge_value_is_dead_lettered_truncated_with_size_and_sha256",
             "test_enrichment.py::test_any_bytes_of_any_size_give_exactly_one_message_that_fits",
         ),
+    ),
+    Mutant(
+        name="enrichment-dead-letter-partitioned-by-key",
+        task="2.4",
+        description="a dead letter goes where its key hashes, not to its event's partition",
+        apply=_dead_letter_partitioned_by_key,
+        caught_by=("test_enrichment.py::test_a_dead_letter_goes_to_its_events_own_partition",),
     ),
     Mutant(
         name="enrichment-processed-at-copies-timestamp",

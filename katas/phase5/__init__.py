@@ -1,0 +1,1 @@
+"""Phase 5: exactly-once processing and GET /status/."""

@@ -1,0 +1,1 @@
+"""Reference solutions of phase 5: exactly-once processing and GET /status/."""

@@ -1,0 +1,420 @@
+"""The crash test of phase 5: SIGKILL the whole reference pipeline mid-stream, restart, count.
+
+The way Bytewax tests recovery, against a real broker: produce READINGS readings (some
+malformed, event times spanning many windows), run phases 2-5 as a real worker subprocess, kill
+it with SIGKILL at three points, restart it each time, let the last worker finish the stream,
+then read every output topic read_committed without joining a group and compare with the truth
+computed from the input:
+
+- at_least_once: nothing lost (every reading enriched or dead-lettered, every window emitted);
+  duplicates are counted and printed, not asserted.
+- exactly_once: nothing lost and nothing duplicated in enriched-readings, sensor-dead-letter and
+  window-aggregates, every window's count exact, and the recovered per-sensor counts that
+  /status/ serves equal the true counts.
+
+The kill points: ``early`` (half a second after the worker is ready: its first transaction is
+open, nothing of it committed), ``after-commit`` (as soon as the group's committed offsets move:
+right after a commit) and ``mid-interval`` (half a commit interval after a commit). A duplicate
+is charged to the kill after which it was written (the output topics' end offsets are taken at
+every kill). Run with ``-s`` to see the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from app.config import ErrorCode
+from app.producer import KIND_HEADER, VALID
+from kata_engine.pytest_plugin import KafkaIsolation
+from kata_engine.worker import Record, Worker, create_topics, read_records, running_worker
+
+pytestmark = pytest.mark.kafka
+
+PRODUCER = [sys.executable, "-m", "app.producer", "--interval", "0", "--include-bad"]
+READINGS = 16_000  # enough that every kill lands mid-stream
+PARTITIONS = 4
+WINDOW_SIZE = 60.0
+COMMIT_INTERVAL = 2.8  # Faust's broker_commit_interval (default)
+KILL_POINTS = ("early", "after-commit", "mid-interval")
+OUTPUTS = ("enriched-readings", "sensor-dead-letter", "window-aggregates")
+WAIT_S = 180.0  # a guard against a hang, never a performance assertion
+# A SIGKILLed member stays in the group until its session times out (Faust's default: 60 s);
+# these make a restart quick. The close delay stays above the commit interval: under
+# exactly_once a downstream agent sees enriched readings in bursts, one per commit.
+FAST_RESTART = {
+    "BROKER_SESSION_TIMEOUT": "6",
+    "BROKER_HEARTBEAT_INTERVAL": "1",
+    "BROKER_REBALANCE_TIMEOUT": "10",
+    "KATA_WINDOW_CLOSE_DELAY": "8",
+    "KATA_WINDOW_TICK_INTERVAL": "1",
+}
+
+
+@dataclass
+class Truth:
+    """What the input says the outputs must be."""
+
+    valid: dict[str, tuple[str, float]] = field(default_factory=dict)  # reading_id -> (sensor, ts)
+    malformed: set[tuple[int, int]] = field(default_factory=set)  # (partition, offset)
+    per_sensor: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Kill:
+    point: str
+    committed: int  # readings whose offsets the group had committed when the worker died
+    ends: dict[tuple[str, int], int]  # output (topic, partition) -> end offset at the kill
+
+
+@dataclass
+class Outcome:
+    guarantee: str
+    kills: list[Kill]
+    lost: dict[str, int]
+    duplicated: dict[str, int]
+    duplicated_per_kill: dict[str, Counter[str]]
+    late: int
+    counts_exact: bool
+    counts_wrong: dict[str, tuple[int, int]]
+    windows_wrong: list[str]
+    seconds: float
+
+
+def test_at_least_once_loses_nothing_across_sigkills(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    outcome = crash_and_recover(
+        "at_least_once", request.getfixturevalue("kafka_isolation"), tmp_path
+    )
+    print_table(outcome)
+    assert not any(outcome.lost.values()), f"at_least_once lost outcomes: {outcome.lost}"
+
+
+def test_exactly_once_loses_and_duplicates_nothing_across_sigkills(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    outcome = crash_and_recover(
+        "exactly_once", request.getfixturevalue("kafka_isolation"), tmp_path
+    )
+    print_table(outcome)
+    assert not any(outcome.lost.values()), f"exactly_once lost outcomes: {outcome.lost}"
+    assert not any(outcome.duplicated.values()), (
+        f"exactly_once duplicated outcomes {outcome.duplicated} (per kill: "
+        f"{dict(outcome.duplicated_per_kill)}): an output and its source offset were not "
+        "committed in one transaction (phase 5 README: the first-partition rule)"
+    )
+    assert not outcome.windows_wrong, (
+        f"exactly_once window aggregates with a wrong count: {outcome.windows_wrong[:5]}"
+    )
+    assert outcome.counts_exact, (
+        f"after the crashes /status/ counts (served, true) per sensor differ: "
+        f"{outcome.counts_wrong}; the table changelog and the offsets were not one transaction"
+    )
+
+
+# --- the scenario ----------------------------------------------------------------------------
+
+
+def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path) -> Outcome:
+    started = time.monotonic()
+    servers = isolation.bootstrap_servers
+    readings = isolation.topic("sensor-readings")
+    outputs = [isolation.topic(name) for name in OUTPUTS]
+    asyncio.run(create_topics(servers, [*outputs, isolation.topic("window-ticks")], PARTITIONS))
+    env = {
+        **isolation.env(),
+        **FAST_RESTART,
+        "KATA_IMPL": "solutions",  # the reference pipeline, whatever the learner has done
+        "KATA_PROCESSING_GUARANTEE": guarantee,
+        "KATA_TOPIC_PARTITIONS": str(PARTITIONS),
+    }
+    subprocess.run(
+        [*PRODUCER, "--count", str(READINGS), "--seed", "5"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    truth = read_truth(servers, readings)
+
+    kills: list[Kill] = []
+    for number, point in enumerate(KILL_POINTS):
+        workdir = tmp_path / f"{guarantee}-{number}"
+        workdir.mkdir()
+        with running_worker(env, workdir, phases="2,3,4,5") as worker:
+            wait_ready(worker, guarantee)
+            committed = asyncio.run(kill_at(point, worker, servers, isolation.app_id, readings))
+            ends = asyncio.run(end_offsets(servers, outputs))
+            kills.append(Kill(point, committed, ends))
+    assert all(kill.committed < READINGS for kill in kills), (
+        f"a worker finished all {READINGS} readings before its kill ({kills}): the kills must "
+        "land mid-stream, raise READINGS"
+    )
+
+    workdir = tmp_path / f"{guarantee}-final"
+    workdir.mkdir()
+    with running_worker(env, workdir, phases="2,3,4,5") as worker:
+        wait_ready(worker, guarantee)
+        wait_until(
+            lambda: asyncio.run(committed_offsets(servers, isolation.app_id, readings)) >= READINGS,
+            worker,
+            "the restarted worker did not commit every reading",
+        )
+        phase2 = asyncio.run(read_records(servers, outputs[:2], READINGS, worker=worker))
+        windows = expected_windows(truth, late_reading_ids(phase2))
+        aggregates = read_every_window(servers, outputs[2], windows, worker)
+        status = served_counts(worker, sum(truth.per_sensor.values()))
+    return judge(guarantee, truth, kills, phase2 + aggregates, windows, status, started)
+
+
+def read_every_window(
+    servers: str, topic: str, windows: Counter[tuple[str, float]], worker: Worker
+) -> list[Record]:
+    """window-aggregates once every expected window is in it (copies do not count), settled.
+
+    The last windows close only once their partition has been quiet for the close delay.
+    """
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        records = asyncio.run(
+            read_records(servers, [topic], len(windows), worker=worker, settle_ms=3000)
+        )
+        present = {
+            (json.loads(r.value or b"")["sensor_id"], json.loads(r.value or b"")["window_start"])
+            for r in records
+        }
+        if set(windows) <= present or time.monotonic() > deadline:
+            return records
+        time.sleep(1)
+
+
+def wait_ready(worker: Worker, guarantee: str) -> None:
+    """Until the worker owns its partitions (and, under exactly_once, its transactions)."""
+    marks = ["[^Worker]: Ready"]
+    if guarantee == "exactly_once":
+        marks.append("transactional producers")
+    wait_until(
+        lambda: all(mark in worker.log.read_text(errors="replace") for mark in marks),
+        worker,
+        f"the worker never logged {marks}",
+    )
+
+
+async def kill_at(point: str, worker: Worker, servers: str, group: str, topic: str) -> int:
+    """SIGKILL the worker at ``point``; return the committed readings at that moment."""
+    if point == "early":
+        await asyncio.sleep(0.5)
+    else:
+        before = await committed_offsets(servers, group, None)
+        deadline = time.monotonic() + WAIT_S
+        while await committed_offsets(servers, group, None) == before:
+            worker.check_alive()
+            assert time.monotonic() < deadline, "the worker never committed"
+            await asyncio.sleep(0.05)
+        if point == "mid-interval":
+            await asyncio.sleep(COMMIT_INTERVAL / 2)
+    committed = await committed_offsets(servers, group, topic)
+    os.killpg(worker.process.pid, signal.SIGKILL)
+    worker.process.wait()
+    return committed
+
+
+async def committed_offsets(servers: str, group: str, topic: str | None) -> int:
+    """The sum of the group's committed offsets on ``topic`` (None: on every topic)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return sum(
+        meta.offset
+        for tp, meta in offsets.items()
+        if (topic is None or tp.topic == topic) and meta.offset > 0
+    )
+
+
+async def end_offsets(servers: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers)  # read_uncommitted: every write
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+
+def wait_until(done: Callable[[], bool], worker: Worker, failure: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not done():
+        worker.check_alive()
+        assert time.monotonic() < deadline, f"{failure} within {WAIT_S:g} s:\n{worker.log_tail()}"
+        time.sleep(0.2)
+
+
+def served_counts(worker: Worker, total: int) -> dict[str, int]:
+    """/status/'s per-sensor counts once they add up to at least ``total`` (then settled)."""
+    url = f"http://127.0.0.1:{worker.web_port}/status/"
+
+    def counts() -> dict[str, int]:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body: dict[str, Any] = json.load(response)
+        served: dict[str, int] = body["readings_per_sensor"]
+        return served
+
+    wait_until(lambda: sum(counts().values()) >= total, worker, "/status/ never counted it all")
+    time.sleep(3)  # anything still to come (a duplicate) has arrived by now
+    return counts()
+
+
+# --- the truth and the verdict ---------------------------------------------------------------
+
+
+def read_truth(servers: str, topic: str) -> Truth:
+    truth = Truth()
+    for record in asyncio.run(read_records(servers, [topic], READINGS)):
+        if record.headers.get(KIND_HEADER) == VALID.encode():
+            reading = json.loads(record.value or b"")
+            truth.valid[reading["reading_id"]] = (reading["sensor_id"], reading["timestamp"])
+            truth.per_sensor[reading["sensor_id"]] += 1
+        else:
+            truth.malformed.add((record.partition, record.offset))
+    assert len(truth.valid) + len(truth.malformed) == READINGS, "the producer sent a duplicate"
+    return truth
+
+
+def late_reading_ids(records: list[Record]) -> set[str]:
+    late: set[str] = set()
+    for record in records:
+        letter = json.loads(record.value or b"")
+        if record.topic.endswith("sensor-dead-letter") and letter["error_code"] == "late_event":
+            late.add(json.loads(_decode(letter["payload_base64"]))["reading_id"])
+    return late
+
+
+def _decode(text: str) -> bytes:
+    import base64
+
+    return base64.b64decode(text)
+
+
+def expected_windows(truth: Truth, late: set[str]) -> Counter[tuple[str, float]]:
+    """(sensor, window start) -> readings in it, for every reading not dead-lettered late."""
+    windows: Counter[tuple[str, float]] = Counter()
+    for reading_id, (sensor, timestamp) in truth.valid.items():
+        if reading_id not in late:
+            windows[(sensor, math.floor(timestamp / WINDOW_SIZE) * WINDOW_SIZE)] += 1
+    return windows
+
+
+def judge(
+    guarantee: str,
+    truth: Truth,
+    kills: list[Kill],
+    records: list[Record],
+    windows: Counter[tuple[str, float]],
+    served: Mapping[str, int],
+    started: float,
+) -> Outcome:
+    seen: dict[str, Counter[Any]] = {name: Counter() for name in OUTPUTS}
+    per_kill: dict[str, Counter[str]] = {name: Counter() for name in OUTPUTS}
+    window_counts: dict[tuple[str, float], int] = {}
+    late = 0
+    for record in sorted(records, key=lambda r: (r.topic, r.partition, r.offset)):
+        name = next(n for n in OUTPUTS if record.topic.endswith(n))
+        value = json.loads(record.value or b"")
+        if name == "enriched-readings":
+            identity: Any = value["reading_id"]
+        elif name == "sensor-dead-letter":
+            if value["error_code"] == ErrorCode.LATE_EVENT.value:
+                late += 1
+                continue  # a second outcome of an enriched reading, counted apart
+            identity = (value["source_partition"], value["source_offset"])
+        else:
+            identity = (value["sensor_id"], value["window_start"])
+            window_counts[identity] = value["count"]
+        seen[name][identity] += 1
+        if seen[name][identity] > 1:  # a copy: charge it to the kill it followed
+            per_kill[name][charged_kill(kills, record)] += 1
+    expected: dict[str, set[Any]] = {
+        "enriched-readings": set(truth.valid),
+        "sensor-dead-letter": set(truth.malformed),
+        "window-aggregates": set(windows),
+    }
+    lost = {name: len(expected[name] - set(seen[name])) for name in OUTPUTS}
+    duplicated = {name: sum(n - 1 for n in seen[name].values()) for name in OUTPUTS}
+    wrong_windows = [
+        f"{key}: {window_counts[key]} readings, expected {count}"
+        for key, count in windows.items()
+        if key in window_counts and window_counts[key] != count
+    ]
+    counts_wrong = {
+        sensor: (served.get(sensor, 0), true)
+        for sensor, true in truth.per_sensor.items()
+        if served.get(sensor, 0) != true
+    }
+    return Outcome(
+        guarantee,
+        kills,
+        lost,
+        duplicated,
+        per_kill,
+        late,
+        not counts_wrong and set(served) == set(truth.per_sensor),
+        counts_wrong,
+        wrong_windows,
+        time.monotonic() - started,
+    )
+
+
+def charged_kill(kills: list[Kill], record: Record) -> str:
+    """The kill after which ``record`` was written (the first worker's: "none")."""
+    point = "none"
+    for kill in kills:
+        if record.offset >= kill.ends[(record.topic, record.partition)]:
+            point = kill.point
+    return point
+
+
+def print_table(outcome: Outcome) -> None:
+    short = {
+        "enriched-readings": "enriched",
+        "sensor-dead-letter": "dead",
+        "window-aggregates": "windows",
+    }
+    print(
+        f"\n{outcome.guarantee}: {READINGS} readings, {len(outcome.kills)} SIGKILLs, "
+        f"{outcome.seconds:.0f} s"
+    )
+    print(
+        f"{'kill point':<14}{'committed':>10}  " + "  ".join(f"dup {short[n]:>8}" for n in OUTPUTS)
+    )
+    for kill in outcome.kills:
+        dups = "  ".join(f"{outcome.duplicated_per_kill[n][kill.point]:>12}" for n in OUTPUTS)
+        print(f"{kill.point:<14}{kill.committed:>10}  {dups}")
+    print(
+        "total: lost "
+        + ", ".join(f"{short[n]} {outcome.lost[n]}" for n in OUTPUTS)
+        + "; duplicated "
+        + ", ".join(f"{short[n]} {outcome.duplicated[n]}" for n in OUTPUTS)
+        + f"; late {outcome.late}; per-sensor counts exact: {outcome.counts_exact}"
+        + (f" (served, true): {outcome.counts_wrong}" if outcome.counts_wrong else "")
+        + f"; windows with a wrong count: {len(outcome.windows_wrong)}"
+    )
