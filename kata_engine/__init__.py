@@ -7,7 +7,8 @@
 - ``cli``, ``watch`` the ``kata`` command
 - ``broker``         the broker chain: an answering broker, Docker, or local jars
 - ``testing``        the Faust test harness the kata tests use (input list -> output list)
-- ``worker``         a real Faust worker in a subprocess, for integration tests
+- ``worker``         a real Faust worker in a subprocess, and a read_committed reader, for tests
+- ``demo``           ``kata demo``: the whole pipeline on a real broker, then a summary
 
 Nothing in here is a kata; learners edit only the ``katas/phaseN/`` folders.
 """
