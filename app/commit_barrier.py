@@ -26,6 +26,13 @@ and flushes the producer's buffer into the transactions; a seek to the committed
 until the broker returns at least what this worker committed; and a record at or below the last
 offset delivered on its partition is not delivered again, unless a seek moved the position back.
 The cost: the pipeline pauses at every commit (phase 5 README, the latency figures).
+
+A liveness watchdog: when no commit has finished for COMMIT_TIMEOUT_S (outside a rebalance), the
+worker halts with one log line. Seen in the crash test, about one restarted worker in two: after a
+few seconds of work the worker sits silent, both event loops idle, no commit running (the cause,
+an await somewhere in Faust/aiokafka that never completes, is not found yet). Its open transactions
+are aborted when a new worker starts, which resumes from the last commit, so a stuck worker costs
+time, never exactness. A supervisor restarts it (the crash test does, and says so).
 """
 
 from __future__ import annotations
@@ -38,9 +45,13 @@ from typing import Any
 
 import faust
 
+from app.halt import halt
+
 logger = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_S = 30.0  # a stream stuck this long is a bug elsewhere: commit anyway, and say so
+COMMIT_TIMEOUT_S = 45.0  # drain (<= 30 s) + flush + commit; past it the worker is stuck: halt
+STUCK_COMMIT = "commit did not finish within"  # the start of the halt line (tests look for it)
 
 
 class CommitBarrier:
@@ -50,12 +61,23 @@ class CommitBarrier:
         self._open: asyncio.Event | None = None  # made in the worker's event loop
         self.delivering = 0  # records past the gate, on their way into the streams' queues
         self.delivered: dict[Any, int] = {}  # partition -> offset of the last record delivered
+        self.last_commit = time.monotonic()  # when the last commit finished (the watchdog's clock)
 
     def _event(self) -> asyncio.Event:
         if self._open is None:
             self._open = asyncio.Event()
             self._open.set()
         return self._open
+
+    def watch(self, app: faust.App) -> None:
+        """Halt the worker when no commit has finished for COMMIT_TIMEOUT_S (see above)."""
+        if app.rebalancing:  # no commits while partitions move
+            self.last_commit = time.monotonic()
+        elif time.monotonic() - self.last_commit > COMMIT_TIMEOUT_S:
+            halt(
+                f"{STUCK_COMMIT} {COMMIT_TIMEOUT_S:g} s: no commit finished, the worker is stuck; "
+                "a restarted worker aborts the open transactions and resumes from the last commit"
+            )
 
     def gate(self, deliver: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
         """``deliver`` (Faust's consumer callback) that waits while a commit is prepared."""
@@ -84,14 +106,27 @@ class CommitBarrier:
         consumer: Any = app.consumer
         force_commit = consumer.force_commit
 
+        async def drained_commit(*args: Any, **kwargs: Any) -> bool:
+            await self._wait_until_drained(app, consumer)
+            await app.producer.flush()  # table writes into the open transactions
+            committed: bool = await force_commit(*args, **kwargs)
+            return committed
+
         async def quiesced_force_commit(*args: Any, **kwargs: Any) -> bool:
             gate = self._event()
             gate.clear()  # no new record reaches a stream from now on
             try:
-                await self._wait_until_drained(app, consumer)
-                await app.producer.flush()  # table writes into the open transactions
-                committed: bool = await force_commit(*args, **kwargs)
-                return committed
+                # asyncio.wait, not wait_for: wait_for would wait for the stuck commit to honour
+                # its cancellation, and code under Faust's commit shields itself from it.
+                commit = asyncio.ensure_future(drained_commit(*args, **kwargs))
+                done, _ = await asyncio.wait({commit}, timeout=COMMIT_TIMEOUT_S)
+                if not done:
+                    halt(
+                        f"{STUCK_COMMIT} {COMMIT_TIMEOUT_S:g} s: stopping the worker; a restarted "
+                        "worker aborts the open transactions and resumes from the last commit"
+                    )
+                self.last_commit = time.monotonic()
+                return commit.result()
             finally:
                 gate.set()
 
@@ -161,6 +196,11 @@ def install_commit_barrier(app: faust.App) -> CommitBarrier:
 
     async def wrap_commit() -> None:
         barrier.around_commit(app)  # the consumer exists once the app's tasks run
+        barrier.last_commit = time.monotonic()
+
+    async def watchdog() -> None:
+        barrier.watch(app)
 
     app.task(wrap_commit)
+    app.timer(interval=5.0)(watchdog)
     return barrier

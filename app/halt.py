@@ -32,7 +32,11 @@ exit_process: Callable[[int, str], NoReturn] = _exit_now
 
 def halt_worker(reason: str) -> NoReturn:
     """Log ``reason`` in one line and end the worker without acknowledging the current event."""
-    line = f"worker halted without acknowledging the event: {reason}"
+    halt(f"worker halted without acknowledging the event: {reason}")
+
+
+def halt(line: str) -> NoReturn:
+    """Log ``line`` and end the worker now: nothing after it is committed or acknowledged."""
     handlers = logging.getLogger().handlers
     if handlers:  # a worker has configured logging: the line goes to its log
         logger.critical(line)
