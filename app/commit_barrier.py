@@ -27,10 +27,11 @@ until the broker returns at least what this worker committed; and a record at or
 offset delivered on its partition is not delivered again, unless a seek moved the position back.
 The cost: the pipeline pauses at every commit (phase 5 README, the latency figures).
 
-A liveness watchdog: when no commit has finished for COMMIT_TIMEOUT_S (outside a rebalance), the
-worker halts with one log line. Seen in the crash test, about one restarted worker in two: after a
-few seconds of work the worker sits silent, both event loops idle, no commit running (the cause,
-an await somewhere in Faust/aiokafka that never completes, is not found yet). Its open transactions
+A liveness watchdog: when no commit has finished for COMMIT_TIMEOUT_S, the worker halts with one
+log line. Seen in the crash test, about one restarted worker in two: after a few seconds of work
+the worker sits silent, both event loops idle, no commit running, most likely stuck in the second
+rebalance that follows when the killed member's session expires (the exact await that never
+completes is not found yet). Its open transactions
 are aborted when a new worker starts, which resumes from the last commit, so a stuck worker costs
 time, never exactness. A supervisor restarts it (the crash test does, and says so).
 """
@@ -50,7 +51,7 @@ from app.halt import halt
 logger = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_S = 30.0  # a stream stuck this long is a bug elsewhere: commit anyway, and say so
-COMMIT_TIMEOUT_S = 45.0  # drain (<= 30 s) + flush + commit; past it the worker is stuck: halt
+COMMIT_TIMEOUT_S = 60.0  # no commit finished for this long (a rebalance included): stuck, halt
 STUCK_COMMIT = "commit did not finish within"  # the start of the halt line (tests look for it)
 
 
@@ -71,9 +72,8 @@ class CommitBarrier:
 
     def watch(self, app: faust.App) -> None:
         """Halt the worker when no commit has finished for COMMIT_TIMEOUT_S (see above)."""
-        if app.rebalancing:  # no commits while partitions move
-            self.last_commit = time.monotonic()
-        elif time.monotonic() - self.last_commit > COMMIT_TIMEOUT_S:
+        # A rebalance counts too: one that has not finished within the bound is stuck as well.
+        if time.monotonic() - self.last_commit > COMMIT_TIMEOUT_S:
             halt(
                 f"{STUCK_COMMIT} {COMMIT_TIMEOUT_S:g} s: no commit finished, the worker is stuck; "
                 "a restarted worker aborts the open transactions and resumes from the last commit"

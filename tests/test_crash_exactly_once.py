@@ -66,6 +66,7 @@ WAIT_S = 180.0  # a guard against a hang, never a performance assertion
 # A worker whose commit got stuck halts itself (app/commit_barrier.py); like a supervisor, the
 # test restarts it, and says so. More than this many in one run is a failure.
 MAX_STUCK_RESTARTS = 3
+SESSION_EXPIRY_S = 7.0  # BROKER_SESSION_TIMEOUT below, and a second for the broker to act
 # A SIGKILLed member stays in the group until its session times out (Faust's default: 60 s);
 # these make a restart quick. The close delay stays above the commit interval: under
 # exactly_once a downstream agent sees enriched readings in bursts, one per commit.
@@ -168,6 +169,7 @@ def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path)
     for number, point in enumerate(KILL_POINTS):
         workdir = tmp_path / f"{guarantee}-{number}"
         workdir.mkdir()
+        time.sleep(SESSION_EXPIRY_S)  # the killed member leaves first: one rebalance, not two
         with running_worker(env, workdir, phases="2,3,4,5") as worker:
             wait_ready(worker, guarantee)
             try:
@@ -187,6 +189,7 @@ def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path)
     for restart in range(MAX_STUCK_RESTARTS + 1):
         workdir = tmp_path / f"{guarantee}-final-{restart}"
         workdir.mkdir()
+        time.sleep(SESSION_EXPIRY_S)
         with running_worker(env, workdir, phases="2,3,4,5") as worker:
             try:
                 wait_ready(worker, guarantee)
