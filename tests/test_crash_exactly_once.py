@@ -56,7 +56,7 @@ from kata_engine.worker import (
 pytestmark = pytest.mark.kafka
 
 PRODUCER = [sys.executable, "-m", "app.producer", "--interval", "0", "--include-bad"]
-READINGS = 16_000  # enough that every kill lands mid-stream
+READINGS = 24_000  # enough that every kill lands mid-stream (16,000 was not, once, in CI)
 PARTITIONS = 4
 WINDOW_SIZE = 60.0
 COMMIT_INTERVAL = 2.8  # Faust's broker_commit_interval (default)
