@@ -4,7 +4,8 @@ Faust commits its transactions every ``broker_commit_interval`` (2.8 s) from a t
 while the agents keep running. tests/test_crash_exactly_once.py found four ways this duplicates
 outputs or miscounts a table after a SIGKILL, although every output lands in the partition of
 its source event (faust/transport/consumer.py ``_commit_tps``, ``_drain_messages``;
-faust/transport/drivers/aiokafka.py ``commit_transactions``):
+faust/transport/drivers/aiokafka.py ``commit_transactions``), and a fifth way a restarted worker
+stops committing:
 
 1. An event whose outputs are already in the open transaction, but which its agent has not
    acknowledged yet, is committed WITH its outputs and WITHOUT its offset: after a crash it is
@@ -19,21 +20,31 @@ faust/transport/drivers/aiokafka.py ``commit_transactions``):
 4. Faust's fetch loop lets a record through again when its offset EQUALS the last one delivered
    (``offset >= r_offset``): seen in the crash test as the last record of a partition processed
    twice within one transaction, without any crash.
+5. After recovering its tables, Faust resumes the stream partitions, seeks them to the committed
+   offsets, then resumes flow control, which CLEARS the streams' queues
+   (faust/tables/recovery.py, the end of ``_restart_recovery``; mode's ``FlowControlEvent.resume``).
+   Records fetched in between are thrown away unacknowledged and never fetched again, because
+   Faust's read offset has moved past them: a hole in the acknowledged offsets, so that partition
+   never commits again. Seen in the crash test as a restarted worker that worked on while its
+   commits stood still (``sensor-readings[3] committed 1405``, 121 queued records 1405..1525
+   cleared at "Worker ready"), until its open transaction timed out. Under at_least_once the
+   window is shorter (12 ms against 50-100 ms measured) but it is there too.
 
-The barrier closes all four. Before Faust takes the offsets to commit, it stops handing records
+The barrier closes all five. Before Faust takes the offsets to commit, it stops handing records
 to the streams, lets the streams finish what they hold (queues empty, every record acknowledged)
 and flushes the producer's buffer into the transactions; a seek to the committed offsets waits
-until the broker returns at least what this worker committed; and a record at or below the last
-offset delivered on its partition is not delivered again, unless a seek moved the position back.
+until the broker returns at least what this worker committed; a record at or below the last
+offset delivered on its partition is not delivered again, unless a seek moved the position back;
+and from the start of a rebalance until Faust calls ``on_rebalance_end`` (after it cleared the
+queues) stream records are held back, changelog records (the recovery) pass.
 The cost: the pipeline pauses at every commit (phase 5 README, the latency figures).
 
-A liveness watchdog: when no commit has finished for COMMIT_TIMEOUT_S, the worker halts with one
-log line. Seen in the crash test, about one restarted worker in two: after a few seconds of work
-the worker sits silent, both event loops idle, no commit running, most likely stuck in the second
-rebalance that follows when the killed member's session expires (the exact await that never
-completes is not found yet). Its open transactions
-are aborted when a new worker starts, which resumes from the last commit, so a stuck worker costs
-time, never exactness. A supervisor restarts it (the crash test does, and says so).
+A liveness watchdog, for what is left unknown: the worker halts with one log line when a commit
+has not finished for COMMIT_TIMEOUT_S, when a rebalance has not ended for as long, or when a
+partition holds acknowledged records whose committed offset has not moved for as long (the line
+says where: committed offset, last read, acknowledged range, gaps). A restarted worker aborts
+the open transactions and resumes from the last commit, so a halt costs time, never exactness;
+a supervisor restarts it (the crash test does, and says so).
 """
 
 from __future__ import annotations
@@ -63,6 +74,10 @@ class CommitBarrier:
         self.delivering = 0  # records past the gate, on their way into the streams' queues
         self.delivered: dict[Any, int] = {}  # partition -> offset of the last record delivered
         self.last_commit = time.monotonic()  # when the last commit finished (the watchdog's clock)
+        self._waiting: dict[Any, tuple[int | None, float]] = {}  # partition -> (committed, since)
+        self._ready: asyncio.Event | None = None  # set: the last rebalance has ended
+        self._unready_since = time.monotonic()
+        self.seek_base: dict[Any, int] = {}  # partition -> committed offset of the last seek
 
     def _event(self) -> asyncio.Event:
         if self._open is None:
@@ -71,19 +86,85 @@ class CommitBarrier:
         return self._open
 
     def watch(self, app: faust.App) -> None:
-        """Halt the worker when no commit has finished for COMMIT_TIMEOUT_S (see above)."""
+        """Halt the worker when its commits stopped moving for COMMIT_TIMEOUT_S (see above)."""
         # A rebalance counts too: one that has not finished within the bound is stuck as well.
         if time.monotonic() - self.last_commit > COMMIT_TIMEOUT_S:
             halt(
                 f"{STUCK_COMMIT} {COMMIT_TIMEOUT_S:g} s: no commit finished, the worker is stuck; "
                 "a restarted worker aborts the open transactions and resumes from the last commit"
             )
+        ready = self._ready_event()
+        if not ready.is_set() and time.monotonic() - self._unready_since > COMMIT_TIMEOUT_S:
+            halt(
+                f"{STUCK_COMMIT} {COMMIT_TIMEOUT_S:g} s: the rebalance has not ended, the worker "
+                "is stuck; a restarted worker resumes from the last commit"
+            )
+        # A commit that finishes but never moves a partition's offset is stuck all the same.
+        stuck = self._stuck_partitions(app.consumer)
+        if stuck:
+            halt(
+                f"{STUCK_COMMIT} {COMMIT_TIMEOUT_S:g} s: acknowledged events are not committed "
+                f"({'; '.join(stuck)}); a restarted worker resumes from the last commit"
+            )
 
-    def gate(self, deliver: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
-        """``deliver`` (Faust's consumer callback) that waits while a commit is prepared."""
+    def _stuck_partitions(self, consumer: Any) -> list[str]:
+        """Partitions with acknowledged events whose committed offset has not moved for long."""
+        now = time.monotonic()
+        stuck: list[str] = []
+        assigned = consumer.assignment()  # late acks of revoked partitions linger: not ours
+        for tp, acked in list(consumer._acked.items()):
+            committed = consumer._committed_offset.get(tp)
+            if not acked or tp not in assigned:
+                self._waiting.pop(tp, None)
+                continue
+            since = self._waiting.get(tp)
+            if since is None or since[0] != committed:
+                self._waiting[tp] = (committed, now)
+            elif now - since[1] > COMMIT_TIMEOUT_S:
+                stuck.append(self._describe(consumer, tp))
+        return stuck
+
+    def _describe(self, consumer: Any, tp: Any) -> str:
+        acked = sorted(consumer._acked.get(tp) or ())
+        gaps = sorted((gap.begin, gap.end - 1) for gap in consumer._gap.get(tp) or ())
+        unacked = sorted(m.offset for m in list(consumer._unacked_messages) if m.tp == tp)
+        return (
+            f"{tp.topic}[{tp.partition}] committed {consumer._committed_offset.get(tp)}, "
+            f"last read {consumer._read_offset.get(tp)}, last delivered {self.delivered.get(tp)}, "
+            f"acknowledged {len(acked)} ({acked[:3]}..{acked[-1:]}), gaps {gaps[:5]}, "
+            f"unacknowledged {unacked[:5]}"
+        )
+
+    def _ready_event(self) -> asyncio.Event:
+        if self._ready is None:
+            self._ready = asyncio.Event()  # clear: no rebalance has ended yet
+        return self._ready
+
+    def rebalance_started(self) -> None:
+        """Partitions are revoked: hold stream records back; forget what was delivered."""
+        self.delivered.clear()  # partitions may come back, from their committed offsets
+        self.seek_base.clear()
+        self._ready_event().clear()
+        self._unready_since = time.monotonic()
+
+    def rebalance_ended(self) -> None:
+        """Faust has sought the committed offsets and cleared the streams' queues: deliver."""
+        self._ready_event().set()
+
+    def gate(
+        self, deliver: Callable[[Any], Awaitable[None]], is_changelog: Callable[[str], bool]
+    ) -> Callable[[Any], Awaitable[None]]:
+        """``deliver`` (Faust's consumer callback) that waits while a commit is prepared, and
+        holds stream records back until the rebalance has ended (race 5 above)."""
 
         async def gated(message: Any) -> None:
+            ready = self._ready_event()
+            if not ready.is_set() and not is_changelog(message.topic):
+                await ready.wait()  # the recovery reads changelogs meanwhile: never hold those
             await self._event().wait()
+            base = self.seek_base.get(message.tp)
+            if base is not None and message.offset < base:
+                return  # fetched before the seek, below the committed offset: done already
             last = self.delivered.get(message.tp)
             if last is not None and message.offset <= last:
                 logger.info(
@@ -136,6 +217,7 @@ class CommitBarrier:
 
         async def forgetting_seek(partition: Any, offset: int) -> None:
             self.delivered.pop(partition, None)  # a seek back means: deliver again
+            self.seek_base.pop(partition, None)
             await seek(partition, offset)
 
         consumer.seek = forgetting_seek
@@ -176,6 +258,7 @@ def _stable(
                 if ours.get(tp) is not None and (offset is None or offset < ours[tp])
             ]
             if not stale or time.monotonic() > deadline:
+                barrier.seek_base = {tp: offset for tp, offset in fetched.items() if offset}
                 return fetched
             await asyncio.sleep(0.05)  # the commit markers are on their way
 
@@ -187,12 +270,22 @@ def install_commit_barrier(app: faust.App) -> CommitBarrier:
     barrier = CommitBarrier()
     conductor: Any = app.topics
     # The worker builds its consumer with this callback, so it must be replaced before.
-    conductor.on_message = barrier.gate(conductor.on_message)
+    conductor.on_message = barrier.gate(
+        conductor.on_message, lambda topic: topic in app.tables.changelog_topics
+    )
 
-    async def forget_deliveries(sender: Any, *args: Any, **kwargs: Any) -> None:
-        barrier.delivered.clear()  # partitions may come back, from their committed offsets
+    async def rebalance_started(sender: Any, *args: Any, **kwargs: Any) -> None:
+        barrier.rebalance_started()
 
-    app.on_partitions_revoked.connect(forget_deliveries)  # type: ignore[arg-type]
+    app.on_partitions_revoked.connect(rebalance_started)  # type: ignore[arg-type]
+    on_rebalance_end = app.on_rebalance_end
+
+    def rebalance_ended() -> None:
+        on_rebalance_end()
+        barrier.rebalance_ended()
+
+    # Faust calls it as ``app.on_rebalance_end()`` right after ``flow_control.resume()``.
+    app.on_rebalance_end = rebalance_ended  # type: ignore[method-assign]
 
     async def wrap_commit() -> None:
         barrier.around_commit(app)  # the consumer exists once the app's tasks run

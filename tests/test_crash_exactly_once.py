@@ -12,11 +12,13 @@ computed from the input:
   window-aggregates, every window's count exact, and the recovered per-sensor counts that
   /status/ serves equal the true counts.
 
-The kill points: ``early`` (half a second after the worker is ready: its first transaction is
-open, nothing of it committed), ``after-commit`` (as soon as the group's committed offsets move:
-right after a commit) and ``mid-interval`` (half a commit interval after a commit). A duplicate
-is charged to the kill after which it was written (the output topics' end offsets are taken at
-every kill). Run with ``-s`` to see the table.
+The readings arrive while the workers live and die: a feeder thread sends PRELOAD at once, then a
+steady trickle (FEED_PER_S) until the kills are over, then the rest; so every kill lands
+mid-stream however fast the worker is. The kill points: ``early`` (half a second after the
+worker is ready: its first transaction is open, nothing of it committed), ``after-commit`` (as
+soon as the group's committed offsets move: right after a commit) and ``mid-interval`` (half a
+commit interval after a commit). A duplicate is charged to the kill after which it was written
+(the output topics' end offsets are taken at every kill). Run with ``-s`` to see the table.
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ import json
 import math
 import os
 import signal
-import subprocess
-import sys
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -38,12 +39,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from app.commit_barrier import STUCK_COMMIT
 from app.config import ErrorCode
-from app.producer import KIND_HEADER, VALID
+from app.producer import KIND_HEADER, SEEDED_START_TIME, VALID, generate_events
 from kata_engine.pytest_plugin import KafkaIsolation
 from kata_engine.worker import (
     Record,
@@ -56,8 +57,9 @@ from kata_engine.worker import (
 
 pytestmark = pytest.mark.kafka
 
-PRODUCER = [sys.executable, "-m", "app.producer", "--interval", "0", "--include-bad"]
-READINGS = 20_000  # enough that every kill lands mid-stream (16,000 was not, once, in CI)
+READINGS = 20_000
+PRELOAD = 4_000  # sent before the first worker starts
+FEED_PER_S = 150  # then this many per second until the last kill (16,000 last 100 s at most)
 PARTITIONS = 4
 WINDOW_SIZE = 60.0
 COMMIT_INTERVAL = 2.8  # Faust's broker_commit_interval (default)
@@ -94,6 +96,7 @@ class Truth:
 class Kill:
     point: str
     committed: int  # readings whose offsets the group had committed when the worker died
+    fed: int  # readings sent by then
     ends: dict[tuple[str, int], int]  # output (topic, partition) -> end offset at the kill
 
 
@@ -121,10 +124,6 @@ def test_at_least_once_loses_nothing_across_sigkills(
     assert not any(outcome.lost.values()), f"at_least_once lost outcomes: {outcome.lost}"
 
 
-# Left out of CI (-m "not known_stall") until the stall is fixed: a restarted exactly_once worker
-# often stops committing (phase 5 README, "One gap is still open"). Run it by hand:
-#   uv run pytest tests/test_crash_exactly_once.py --solutions --require-kafka -s
-@pytest.mark.known_stall
 def test_exactly_once_loses_and_duplicates_nothing_across_sigkills(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -155,7 +154,9 @@ def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path)
     servers = isolation.bootstrap_servers
     readings = isolation.topic("sensor-readings")
     outputs = [isolation.topic(name) for name in OUTPUTS]
-    asyncio.run(create_topics(servers, [*outputs, isolation.topic("window-ticks")], PARTITIONS))
+    asyncio.run(
+        create_topics(servers, [readings, *outputs, isolation.topic("window-ticks")], PARTITIONS)
+    )
     env = {
         **isolation.env(),
         **FAST_RESTART,
@@ -163,13 +164,9 @@ def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path)
         "KATA_PROCESSING_GUARANTEE": guarantee,
         "KATA_TOPIC_PARTITIONS": str(PARTITIONS),
     }
-    subprocess.run(
-        [*PRODUCER, "--count", str(READINGS), "--seed", "5"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    truth = read_truth(servers, readings)
+    feeder = Feeder(servers, readings)
+    feeder.start()
+    feeder.preloaded.wait(timeout=WAIT_S)
 
     kills: list[Kill] = []
     for number, point in enumerate(KILL_POINTS):
@@ -186,11 +183,14 @@ def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path)
                 print(f"\n{guarantee}: the worker halted on a stuck commit before the {point} kill")
                 committed = asyncio.run(committed_offsets(servers, isolation.app_id, readings))
             ends = asyncio.run(end_offsets(servers, outputs))
-            kills.append(Kill(point, committed, ends))
-    assert all(kill.committed < READINGS for kill in kills), (
-        f"a worker finished all {READINGS} readings before its kill ({kills}): the kills must "
-        "land mid-stream, raise READINGS"
+            kills.append(Kill(point, committed, feeder.fed, ends))
+    feeder.finish()
+    assert feeder.error is None, f"the feeder failed: {feeder.error!r}"
+    assert all(kill.fed < READINGS for kill in kills), (
+        f"the feeder sent all {READINGS} readings before a kill "
+        f"({[(kill.point, kill.fed) for kill in kills]}): raise READINGS or lower FEED_PER_S"
     )
+    truth = read_truth(servers, readings)
 
     for restart in range(MAX_STUCK_RESTARTS + 1):
         workdir = tmp_path / f"{guarantee}-final-{restart}"
@@ -218,8 +218,68 @@ def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path)
     raise AssertionError("unreachable: the last attempt either returned or raised")
 
 
+class Feeder(threading.Thread):
+    """Sends the READINGS readings (seeded, some malformed): PRELOAD at once, then a trickle."""
+
+    def __init__(self, servers: str, topic: str) -> None:
+        super().__init__(daemon=True)
+        self.servers, self.topic = servers, topic
+        self.preloaded = threading.Event()
+        self.finishing = threading.Event()
+        self.fed = 0
+        self.error: BaseException | None = None
+
+    def finish(self) -> None:
+        """Send the rest at full speed; return once all of it is delivered."""
+        self.finishing.set()
+        self.join(timeout=WAIT_S)
+        assert not self.is_alive(), f"the feeder did not finish within {WAIT_S:g} s"
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._feed())
+        except BaseException as error:  # reported by the test thread
+            self.error = error
+        finally:
+            self.preloaded.set()
+
+    async def _feed(self) -> None:
+        events = generate_events(
+            READINGS,
+            seed=5,
+            sensors=5,
+            include_bad=True,
+            start_time=SEEDED_START_TIME,
+            step=1.0,  # event time: a reading per second, so the stream spans many windows
+        )
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.servers, acks="all", enable_idempotence=True, linger_ms=20
+        )
+        await producer.start()
+        try:
+            for number, event in enumerate(events):
+                await producer.send(
+                    self.topic,
+                    value=event.value,
+                    key=event.key,
+                    headers=[(KIND_HEADER, event.kind.encode())],
+                )
+                self.fed = number + 1
+                if self.fed < PRELOAD:
+                    continue
+                if self.fed == PRELOAD:
+                    await producer.flush()
+                    self.preloaded.set()
+                elif self.fed % (FEED_PER_S // 10) == 0 and not self.finishing.is_set():
+                    await producer.flush()  # a tenth of a second's worth, then a pause
+                    await asyncio.sleep(0.1)
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+
 class Stalled(Exception):
-    """The worker's committed offsets did not move for STALL_S (phase 5 README: the open stall)."""
+    """The worker's committed offsets did not move for STALL_S (a liveness failure)."""
 
 
 def wait_for_every_commit(servers: str, group: str, topic: str, worker: Worker) -> None:
@@ -294,7 +354,7 @@ async def kill_at(point: str, worker: Worker, servers: str, group: str, topic: s
         while await committed_offsets(servers, group, None) == before:
             worker.check_alive()
             if time.monotonic() > deadline:
-                break  # stuck before its first commit (phase 5 README): a crash point all the same
+                break  # no commit yet: a crash point all the same
             await asyncio.sleep(0.05)
         if point == "mid-interval":
             await asyncio.sleep(COMMIT_INTERVAL / 2)
@@ -473,11 +533,12 @@ def print_table(outcome: Outcome) -> None:
         f"{outcome.seconds:.0f} s"
     )
     print(
-        f"{'kill point':<14}{'committed':>10}  " + "  ".join(f"dup {short[n]:>8}" for n in OUTPUTS)
+        f"{'kill point':<14}{'fed':>7}{'committed':>10}  "
+        + "  ".join(f"dup {short[n]:>8}" for n in OUTPUTS)
     )
     for kill in outcome.kills:
         dups = "  ".join(f"{outcome.duplicated_per_kill[n][kill.point]:>12}" for n in OUTPUTS)
-        print(f"{kill.point:<14}{kill.committed:>10}  {dups}")
+        print(f"{kill.point:<14}{kill.fed:>7}{kill.committed:>10}  {dups}")
     print(
         "total: lost "
         + ", ".join(f"{short[n]} {outcome.lost[n]}" for n in OUTPUTS)
