@@ -16,9 +16,10 @@ The readings arrive while the workers live and die: a feeder thread sends PRELOA
 steady trickle (FEED_PER_S) until the kills are over, then the rest; so every kill lands
 mid-stream however fast the worker is. The kill points: ``early`` (half a second after the
 worker is ready: its first transaction is open, nothing of it committed), ``after-commit`` (as
-soon as the group's committed offsets move: right after a commit) and ``mid-interval`` (half a
-commit interval after a commit). A duplicate is charged to the kill after which it was written
-(the output topics' end offsets are taken at every kill). Run with ``-s`` to see the table.
+soon as the group's committed offsets of the readings move: right after a commit) and
+``mid-interval`` (half a commit interval after such a commit). A duplicate is charged to the
+kill after which it was written (the output topics' end offsets are taken at every kill).
+Run with ``-s`` to see the table.
 """
 
 from __future__ import annotations
@@ -349,9 +350,9 @@ async def kill_at(point: str, worker: Worker, servers: str, group: str, topic: s
     if point == "early":
         await asyncio.sleep(0.5)
     else:
-        before = await committed_offsets(servers, group, None)
+        before = await committed_offsets(servers, group, topic)
         deadline = time.monotonic() + STALL_S
-        while await committed_offsets(servers, group, None) == before:
+        while await committed_offsets(servers, group, topic) == before:
             worker.check_alive()
             if time.monotonic() > deadline:
                 break  # no commit yet: a crash point all the same
@@ -364,19 +365,15 @@ async def kill_at(point: str, worker: Worker, servers: str, group: str, topic: s
     return committed
 
 
-async def committed_offsets(servers: str, group: str, topic: str | None) -> int:
-    """The sum of the group's committed offsets on ``topic`` (None: on every topic)."""
+async def committed_offsets(servers: str, group: str, topic: str) -> int:
+    """The sum of the group's committed offsets on ``topic``."""
     admin = AIOKafkaAdminClient(bootstrap_servers=servers)
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
     finally:
         await admin.close()
-    return sum(
-        meta.offset
-        for tp, meta in offsets.items()
-        if (topic is None or tp.topic == topic) and meta.offset > 0
-    )
+    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
 
 
 async def end_offsets(servers: str, topics: list[str]) -> dict[tuple[str, int], int]:
