@@ -12,9 +12,11 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import faust
 import pytest
+from faust.types import TP as FaustTP
 
-from app.commit_barrier import COMMIT_TIMEOUT_S, CommitBarrier
+from app.commit_barrier import COMMIT_TIMEOUT_S, CommitBarrier, exclusive_gap
 
 
 class TP(NamedTuple):
@@ -148,3 +150,25 @@ def test_the_watchdog_names_a_partition_whose_commits_stand_still(
     )
     consumer._committed_offset[READINGS] = 1600  # a commit moved it: no longer stuck
     assert barrier._stuck_partitions(consumer) == []
+
+
+async def test_a_gap_in_the_offsets_does_not_hold_back_the_commit() -> None:
+    """Race 6, on Faust's own consumer bookkeeping (no broker is contacted)."""
+    app = faust.App("commit-barrier-gap", broker="kafka://127.0.0.1:1")
+    app.finalize()
+    consumer: Any = app.consumer
+    tp = FaustTP("t-enriched-readings", 1)
+    # Offsets 0..1260 are committed and 1261 is a transaction marker; Faust's fetch loop read
+    # 1262 after 1260 and reports the gap as (1261, 1262); then 1262..1522 are acknowledged.
+    consumer._committed_offset[tp] = 1261
+    await exclusive_gap(consumer._add_gap)(tp, 1261, 1262)
+    for offset in range(1262, 1523):
+        consumer._acked[tp].append(offset)
+        consumer._acked_index[tp].add(offset)
+    offset = consumer._new_offset(tp)
+    assert offset == 1523, (
+        f"with 1262..1522 acknowledged Faust would commit offset {offset}; expected 1523. "
+        "Faust 0.15.3 alone commits 1263: the gap it records includes 1262, the duplicate "
+        "ends its run of consecutive offsets, and a crash before the next commit processes "
+        "1263..1522 again although their table writes are committed"
+    )
