@@ -5,7 +5,8 @@ while the agents keep running. tests/test_crash_exactly_once.py found four ways 
 outputs or miscounts a table after a SIGKILL, although every output lands in the partition of
 its source event (faust/transport/consumer.py ``_commit_tps``, ``_drain_messages``;
 faust/transport/drivers/aiokafka.py ``commit_transactions``), a fifth way a restarted worker
-stops committing, and a sixth that commits table writes ahead of their offsets:
+stops committing, a sixth that commits table writes ahead of their offsets, and a seventh that
+leaves a timer's output uncommitted:
 
 1. An event whose outputs are already in the open transaction, but which its agent has not
    acknowledged yet, is committed WITH its outputs and WITHOUT its offset: after a crash it is
@@ -39,14 +40,23 @@ stops committing, and a sixth that commits table writes ahead of their offsets:
    restarted worker counted those 260 readings twice (broker data: kafka.tools.DumpLogSegments
    on __consumer_offsets and the changelog). Under at_least_once it only adds replays.
 
-The barrier closes all six. Before Faust takes the offsets to commit, it stops handing records
+7. Faust commits only the transactions of partitions with new offsets to commit. The window
+   ticks (phase 4) are sent by a timer into the transaction of their partition and, read
+   read_committed, are seen only once that transaction commits: when a commit finds no new tick
+   on a partition (two commits within one tick interval), that partition's transaction never
+   commits again, its ticks stay invisible, its last windows never close, and the broker fences
+   the producer after 60 s. Seen in the crash test's final worker (window-ticks 0 and 3 last
+   committed at offsets 40 and 41 while 1 and 2 went on).
+
+The barrier closes all seven. Before Faust takes the offsets to commit, it stops handing records
 to the streams, lets the streams finish what they hold (queues empty, every record acknowledged)
 and flushes the producer's buffer into the transactions; a seek to the committed offsets waits
 until the broker returns at least what this worker committed; a record at or below the last
 offset delivered on its partition is not delivered again, unless a seek moved the position back;
 and from the start of a rebalance until Faust calls ``on_rebalance_end`` (after it cleared the
-queues) stream records are held back, changelog records (the recovery) pass; and a gap is
-recorded without the record after it.
+queues) stream records are held back, changelog records (the recovery) pass; a gap is
+recorded without the record after it; and every commit also commits the transactions that had no
+offsets (what is in them came from timers, not from an event, so no offset belongs with it).
 The cost: the pipeline pauses at every commit (phase 5 README, the latency figures).
 
 A liveness watchdog, for what is left unknown: the worker halts with one log line when a commit
@@ -197,10 +207,34 @@ class CommitBarrier:
         consumer: Any = app.consumer
         force_commit = consumer.force_commit
 
+        producer: Any = app.producer  # the one that owns the transactional producers
+        commit_transactions = producer.commit_transactions
+        committed_ids: set[str] = set()
+
+        async def recording_commit_transactions(
+            tid_to_offset_map: Any, group_id: str, start_new_transaction: bool = True
+        ) -> None:
+            committed_ids.update(tid_to_offset_map)
+            await commit_transactions(
+                tid_to_offset_map, group_id, start_new_transaction=start_new_transaction
+            )
+
+        producer.commit_transactions = recording_commit_transactions
+
+        async def commit_the_rest() -> None:
+            """Commit the transactions Faust left open for want of offsets (race 7 above)."""
+            for tid, transactional in list(producer._transaction_producers.items()):
+                if tid not in committed_ids:
+                    async with producer._trn_locks[tid]:
+                        await transactional.commit_transaction()
+                        await transactional.begin_transaction()
+            committed_ids.clear()
+
         async def drained_commit(*args: Any, **kwargs: Any) -> bool:
             await self._wait_until_drained(app, consumer)
             await app.producer.flush()  # table writes into the open transactions
             committed: bool = await force_commit(*args, **kwargs)
+            await commit_the_rest()
             return committed
 
         async def quiesced_force_commit(*args: Any, **kwargs: Any) -> bool:
