@@ -1,8 +1,8 @@
 """Task 4.5: the window agents.
 
 Provided below: the state (three changelog-backed tables), the memory of when each partition
-last delivered a reading, and a timer that sends a ``WindowTick`` to every partition of
-enriched-readings this worker owns. You write the two agents.
+last delivered a reading, a lock per partition, and a timer that sends a ``WindowTick`` to every
+partition of enriched-readings this worker owns. You write the two agents.
 
 ``aggregate_windows`` (consumes ``topics.enriched``), for EVERY event:
 
@@ -24,6 +24,11 @@ enriched-readings this worker owns. You write the two agents.
 partition's horizon to ``idle_horizon(...)`` over its open windows and close them as in step 4.
 Yield the list of aggregates sent.
 
+Both agents change the same partition's state, and a close awaits the broker: do each event's
+whole work inside ``async with partition_lock(partition):`` (provided), or a reading folded
+while a tick closes its window is lost (the phase 5 crash test caught this: a window of 17
+readings emitted with 16).
+
 Every partition closes its own windows, with its own horizon: a window start closed on one
 partition says nothing about another (Faust's on_window_close gets this wrong: README.md).
 Send with ``await topic.send(key=..., value=...)``, write tables with ``table[key] = value``
@@ -34,6 +39,7 @@ Run: ``uv run pytest katas/phase4/test_windowing.py``
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -68,6 +74,16 @@ class PartitionActivity:
         return now - self.last_seen.setdefault(partition, now)
 
 
+class PartitionLocks:
+    """One lock per partition: the two agents change the same state of a partition."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def __call__(self, partition: int) -> asyncio.Lock:
+        return self._locks.setdefault(partition, asyncio.Lock())
+
+
 # sensor_id -> open windows. Changelog-backed: a restarted worker recovers them.
 window_state = app.Table("window-state", default=None, value_type=SensorWindows)
 # partition number (as text) -> horizon: every window ending at or before it is closed there.
@@ -75,6 +91,9 @@ window_horizon = app.Table("window-horizon", default=float)
 # sensor_id -> how many of its readings arrived after their window had closed.
 late_events = app.Table("late-events", default=int)
 activity = PartitionActivity()
+# Hold ``partition_lock(partition)`` for each event's whole work, in both agents: a close awaits
+# the broker, and a reading folded meanwhile into the same sensor's windows would be lost.
+partition_lock = PartitionLocks()
 
 
 @app.agent(topics.enriched)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -41,6 +42,16 @@ class PartitionActivity:
         return now - self.last_seen.setdefault(partition, now)
 
 
+class PartitionLocks:
+    """One lock per partition: the two agents change the same state of a partition."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def __call__(self, partition: int) -> asyncio.Lock:
+        return self._locks.setdefault(partition, asyncio.Lock())
+
+
 # sensor_id -> open windows. Changelog-backed: a restarted worker recovers them.
 window_state = app.Table("window-state", default=None, value_type=SensorWindows)
 # partition number (as text) -> horizon: every window ending at or before it is closed there.
@@ -48,6 +59,9 @@ window_horizon = app.Table("window-horizon", default=float)
 # sensor_id -> how many of its readings arrived after their window had closed.
 late_events = app.Table("late-events", default=int)
 activity = PartitionActivity()
+# Hold ``partition_lock(partition)`` for each event's whole work, in both agents: a close awaits
+# the broker, and a reading folded meanwhile into the same sensor's windows would be lost.
+partition_lock = PartitionLocks()
 
 
 @app.agent(topics.enriched)
@@ -56,14 +70,19 @@ async def aggregate_windows(
 ) -> AsyncIterator[list[WindowAggregate | DeadLetter]]:
     """Fold every reading into its window; yields what it sent for that reading."""
     async for event in stream.events():
-        yield await on_reading(event)
+        async with partition_lock(event.message.partition):
+            outcome = await on_reading(event)
+        yield outcome
 
 
 @app.agent(topics.window_ticks)
 async def close_idle_windows(stream: StreamT[WindowTick]) -> AsyncIterator[list[WindowAggregate]]:
     """Close every open window of a partition that has been quiet for the close delay."""
     async for event in stream.events():
-        yield await on_tick(event.message.partition, event.value.sent_at)
+        partition = event.message.partition
+        async with partition_lock(partition):
+            aggregates = await on_tick(partition, event.value.sent_at)
+        yield aggregates
 
 
 async def send_window_ticks() -> None:
