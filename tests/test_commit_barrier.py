@@ -74,13 +74,18 @@ async def test_nothing_is_delivered_before_the_first_rebalance_has_ended() -> No
     assert delivered == [Record("sensor-readings", 0, 0)]
 
 
-async def test_a_record_already_delivered_is_not_delivered_twice() -> None:
-    barrier, delivered = CommitBarrier(), list[Record]()
+async def offsets_delivered(barrier: CommitBarrier, offsets: list[int]) -> list[int]:
+    """Which of ``offsets`` (partition 0 of the readings) the barrier hands on, in order."""
+    delivered = list[Record]()
     deliver = gated(barrier, delivered)
     barrier.rebalance_ended()
-    for offset in (3, 4, 4, 2, 5):
+    for offset in offsets:
         await deliver(Record("sensor-readings", 0, offset))
-    offsets = [record.offset for record in delivered]
+    return [record.offset for record in delivered]
+
+
+async def test_a_record_already_delivered_is_not_delivered_twice() -> None:
+    offsets = await offsets_delivered(CommitBarrier(), [3, 4, 4, 2, 5])
     assert offsets == [3, 4, 5], (
         f"the barrier delivered offsets {offsets} for [3, 4, 4, 2, 5]; expected [3, 4, 5]: "
         "an offset at or below the last one delivered is a repeat"
@@ -88,13 +93,9 @@ async def test_a_record_already_delivered_is_not_delivered_twice() -> None:
 
 
 async def test_records_below_the_sought_committed_offset_are_dropped() -> None:
-    barrier, delivered = CommitBarrier(), list[Record]()
-    deliver = gated(barrier, delivered)
-    barrier.rebalance_ended()
+    barrier = CommitBarrier()
     barrier.seek_base = {READINGS: 10}  # what the seek to the committed offsets returned
-    for offset in (8, 9, 10, 11):
-        await deliver(Record("sensor-readings", 0, offset))
-    offsets = [record.offset for record in delivered]
+    offsets = await offsets_delivered(barrier, [8, 9, 10, 11])
     assert offsets == [10, 11], (
         f"with committed offset 10 the barrier delivered {offsets}; expected [10, 11]: "
         "offsets below the committed one were processed and committed before"
