@@ -174,6 +174,29 @@ async def topic_partitions(servers: str, topics: list[str]) -> list[TopicPartiti
     return [TopicPartition(topic, partition) for topic in topics for partition in known[topic]]
 
 
+async def group_offsets(servers: str, group: str) -> dict[TopicPartition, int]:
+    """The offsets ``group`` has committed, as the broker reports them (no group is joined)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp: meta.offset for tp, meta in offsets.items()}
+
+
+async def end_offsets(servers: str, topics: list[str]) -> dict[TopicPartition, int]:
+    """The end offset of every partition of ``topics``: every write, committed or not."""
+    partitions = await topic_partitions(servers, topics)
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers)  # read_uncommitted
+    await consumer.start()
+    try:
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return ends
+
+
 async def read_records(
     servers: str,
     topics: list[str],

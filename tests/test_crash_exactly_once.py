@@ -40,8 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer
 
 from app.commit_barrier import STUCK_COMMIT
 from app.config import ErrorCode
@@ -52,6 +51,8 @@ from kata_engine.worker import (
     Worker,
     WorkerDied,
     create_topics,
+    end_offsets,
+    group_offsets,
     read_records,
     running_worker,
 )
@@ -184,7 +185,7 @@ def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path)
                     raise
                 print(f"\n{guarantee}: the worker halted on a stuck commit before the {point} kill")
                 committed = asyncio.run(committed_offsets(servers, isolation.app_id, readings))
-            ends = asyncio.run(end_offsets(servers, outputs))
+            ends = asyncio.run(output_ends(servers, outputs))
             kills.append(Kill(point, committed, feeder.fed, ends))
     feeder.finish()
     assert feeder.error is None, f"the feeder failed: {feeder.error!r}"
@@ -370,23 +371,12 @@ async def kill_at(point: str, worker: Worker, servers: str, group: str, topic: s
 
 async def committed_offsets(servers: str, group: str, topic: str) -> int:
     """The sum of the group's committed offsets on ``topic``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
+    offsets = await group_offsets(servers, group)
+    return sum(offset for tp, offset in offsets.items() if tp.topic == topic and offset > 0)
 
 
-async def end_offsets(servers: str, topics: list[str]) -> dict[tuple[str, int], int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=servers)  # read_uncommitted: every write
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
-        ends = await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
+async def output_ends(servers: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    ends = await end_offsets(servers, topics)
     return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
 

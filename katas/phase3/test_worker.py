@@ -26,13 +26,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from app.catalogue import SensorFleet, to_bytes, valid_reading
 from kata_engine.pytest_plugin import KafkaIsolation
-from kata_engine.worker import Worker, create_topics, read_records, running_worker
+from kata_engine.worker import (
+    Worker,
+    create_topics,
+    end_offsets,
+    group_offsets,
+    read_records,
+    running_worker,
+)
 
 PARTITIONS = 4
 SENSORS = 20
@@ -272,20 +279,9 @@ def recovered_readings(line: str) -> int:
 
 async def uncommitted(servers: str, group: str, topics: list[str]) -> int:
     """How many records of ``topics`` the group has not committed yet (end offset - committed)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15_000)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=servers)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
-        ends = await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-    return sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
+    committed = await group_offsets(servers, group)
+    ends = await end_offsets(servers, topics)
+    return sum(end - committed.get(tp, 0) for tp, end in ends.items())
 
 
 @pytest.mark.kafka
