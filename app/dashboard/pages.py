@@ -74,7 +74,7 @@ def table_contents() -> dict[str, dict[Any, Any] | None]:
     """The contents of every table the dashboard shows, by name; None where there is none."""
     contents: dict[str, dict[Any, Any] | None] = {}
     for table_name, _phase in TABLE_SECTIONS.values():
-        table = app.tables.get(table_name)
+        table: Any = app.tables.get(table_name)  # a faust Table: a mapping of its data
         contents[table_name] = None if table is None else dict(table.items())
     return contents
 

@@ -95,7 +95,7 @@ class Throughput:
         return [counts.get(second, 0) for second in range(now - seconds, now)]
 
 
-class DashboardSensor(Sensor):  # type: ignore[misc]  # faust's Sensor is untyped
+class DashboardSensor(Sensor):
     """Records windows and throughput as the worker's streams and tables report them."""
 
     def __init__(self, readings_topic: str, **kwargs: Any) -> None:

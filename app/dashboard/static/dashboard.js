@@ -5,7 +5,7 @@
 
 const POLL_MS = 1000;
 const SVG_NS = "http://www.w3.org/2000/svg";
-const MAX_BARS = 12;
+const MAX_BARS = 16; // every error code fits
 const COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777",
   "#4b5563"];
 const MEANINGS = {
