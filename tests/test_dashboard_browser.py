@@ -142,7 +142,11 @@ def wait_until(
         if not problems:
             return
         time.sleep(0.5)
-    pytest.fail(f"{what} within {timeout:g} s; still: {problems}", pytrace=False)
+    pytest.fail(
+        f"{what} within {timeout:g} s; still: {problems}\nthe worker's log ends:\n"
+        + worker.log_tail(15),
+        pytrace=False,
+    )
 
 
 async def produce(servers: str, topic: str, events: list[Any]) -> None:
@@ -240,12 +244,16 @@ def test_the_dashboard_shows_what_status_says_and_recovers_from_a_sigkill(
 
         return check
 
+    def lap(what: str) -> None:  # shown with -s: where the test's time goes
+        print(f"{time.monotonic() - started:5.1f} s  {what}")
+
     with running_worker(env, tmp_path, phases="", web_port=port) as worker:
         wait_until(
             "the worker's web server answered",
             lambda: [] if get_status(worker) else ["no answer"],
             worker,
         )
+        lap("worker up")
         page.goto(url)
         run_async(produce(servers, readings, plan.events))
         wait_until(
@@ -257,6 +265,7 @@ def test_the_dashboard_shows_what_status_says_and_recovers_from_a_sigkill(
             ),
             worker,
         )
+        lap("every window shown")
         run_async(produce(servers, readings, late))
         sent = READINGS + LATE
         wait_until("the page showed what /status/ says", shows_status(worker, sent), worker)
@@ -267,6 +276,7 @@ def test_the_dashboard_shows_what_status_says_and_recovers_from_a_sigkill(
         )
         assert shown["not_built"] == "", f"the solutions have no stub: {shown['not_built']!r}"
         SCREENSHOT.parent.mkdir(exist_ok=True)
+        lap("the page agrees with /status/")
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
         os.killpg(worker.process.pid, signal.SIGKILL)
@@ -277,10 +287,13 @@ def test_the_dashboard_shows_what_status_says_and_recovers_from_a_sigkill(
         down = page.evaluate("() => document.getElementById('connection').textContent")
         assert "unreachable" in down, f"a dead worker shows as unreachable; the page says {down!r}"
 
+    lap("killed; the page says unreachable")
     with running_worker(env, tmp_path, phases="", web_port=port) as worker:
         run_async(produce(servers, readings, more))
         sent += AFTER_RESTART
         wait_until("the page recovered after the restart", shows_status(worker, sent), worker)
+        lap("restarted; the page agrees with /status/ again")
+        os.killpg(worker.process.pid, signal.SIGKILL)  # nothing left to check: no clean stop
 
     foreign = sorted({r for r in requests if urlsplit(r).hostname != "127.0.0.1"})
     assert not foreign, f"the page may only talk to the worker on 127.0.0.1; it asked {foreign}"
