@@ -96,14 +96,19 @@ def run_async(coroutine: Coroutine[Any, Any, None]) -> None:
         pool.submit(asyncio.run, coroutine).result()
 
 
-def get_status(worker: Worker) -> dict[str, Any] | None:
+def get_json(worker: Worker, path: str) -> dict[str, Any] | None:
+    """The worker's JSON at ``path``; None while it does not answer 200."""
     try:
-        url = f"http://127.0.0.1:{worker.web_port}/status/"
+        url = f"http://127.0.0.1:{worker.web_port}{path}"
         with urllib.request.urlopen(url, timeout=5) as response:
             data: dict[str, Any] = json.loads(response.read())
             return data
     except (OSError, ValueError):
         return None
+
+
+def get_status(worker: Worker) -> dict[str, Any] | None:
+    return get_json(worker, "/status/")
 
 
 def disagreements(dom: dict[str, Any], status: dict[str, Any]) -> list[str]:
@@ -218,6 +223,8 @@ def test_the_dashboard_shows_what_status_says_and_recovers_from_a_sigkill(
     requests: list[str] = []
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
     page.on("request", lambda request: requests.append(request.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     url = f"http://127.0.0.1:{port}/dashboard/"
 
     def dom() -> dict[str, Any]:
@@ -295,6 +302,7 @@ def test_the_dashboard_shows_what_status_says_and_recovers_from_a_sigkill(
         lap("restarted; the page agrees with /status/ again")
         os.killpg(worker.process.pid, signal.SIGKILL)  # nothing left to check: no clean stop
 
+    assert not errors, f"the page raised JavaScript errors: {errors}"
     foreign = sorted({r for r in requests if urlsplit(r).hostname != "127.0.0.1"})
     assert not foreign, f"the page may only talk to the worker on 127.0.0.1; it asked {foreign}"
     assert any(r.endswith("/dashboard/data.json") for r in requests), "the page polls data.json"
@@ -302,3 +310,57 @@ def test_the_dashboard_shows_what_status_says_and_recovers_from_a_sigkill(
         f"\nbrowser test: {len(requests)} requests, all to 127.0.0.1; "
         f"{time.monotonic() - started:.0f} s; screenshot {SCREENSHOT}"
     )
+
+
+def test_the_dashboard_shows_missing_phases_as_missing_not_as_errors(
+    kafka_isolation: KafkaIsolation, tmp_path: Path, chromium: Any
+) -> None:
+    """A worker of phase 2 only: every later section says its phase is not running."""
+    env = {**kafka_isolation.env(), switch.ENV_VAR: switch.SOLUTIONS}
+    prefix = kafka_isolation.topic_prefix
+    names = [f"{prefix}{n}" for n in ("sensor-readings", "enriched-readings", "sensor-dead-letter")]
+    run_async(create_topics(kafka_isolation.bootstrap_servers, names, PARTITIONS))
+    errors: list[str] = []
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    notes = """() => Object.fromEntries([...document.querySelectorAll("[data-section]")]
+      .map((node) => [node.getAttribute("data-section"), node.textContent.trim()]))"""
+    expected = {
+        "readings_per_status": "phase 3 is not running in this worker",
+        "dead_letters_per_error_code": "phase 5 is not running in this worker",
+        "late_events_per_sensor": "phase 4 is not running in this worker",
+        "replays_per_partition": "not available",
+        "clock_rejected_per_sensor": "not available",
+    }
+    with running_worker(env, tmp_path, phases="2") as worker:
+        wait_until(
+            "the worker's dashboard answered",
+            lambda: [] if get_json(worker, "/dashboard/data.json") else ["no answer"],
+            worker,
+        )
+        page.goto(f"http://127.0.0.1:{worker.web_port}/dashboard/")
+
+        def shows_missing_phases() -> list[str]:
+            shown: dict[str, str] = page.evaluate(notes)
+            wrong = [
+                f"{name}: {shown.get(name)!r} (expected it to start with {text!r})"
+                for name, text in expected.items()
+                if not shown.get(name, "").startswith(text)
+            ]
+            footer = page.evaluate("() => document.getElementById('status-page').textContent")
+            if not footer.startswith("404"):
+                wrong.append(f"GET /status/ shows as {footer!r}; expected its 404")
+            if dom_connection(page) != "live":
+                wrong.append("the page is not live")
+            return wrong
+
+        wait_until("the page showed the missing phases", shows_missing_phases, worker)
+        windows = page.evaluate("() => document.getElementById('windows-chart').textContent")
+        assert "phase 5 is not running" in windows, f"the window chart says {windows!r}"
+        os.killpg(worker.process.pid, signal.SIGKILL)  # nothing left to check: no clean stop
+    assert not errors, f"the page raised JavaScript errors: {errors}"
+
+
+def dom_connection(page: Any) -> str:
+    connection: str = page.evaluate("() => document.body.getAttribute('data-connection')")
+    return connection

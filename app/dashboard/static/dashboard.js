@@ -180,12 +180,12 @@ function drawThroughput(chart, perSecond) {
   const svg = svgElement("svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
   svg.append(svgElement("title", {}, "Readings handled per second, last 60 seconds"));
   const plotW = width - m.left - m.right, plotH = height - m.top - m.bottom;
-  for (const v of [0, top / 2, top]) {
+  for (const v of top >= 2 ? [0, top / 2, top] : [0, top]) {
     const yy = m.top + plotH - (v / top) * plotH;
     svg.append(svgElement("line", { class: "gridline", x1: m.left, x2: width - m.right, y1: yy,
       y2: yy }));
     svg.append(svgElement("text", { x: m.left - 6, y: yy + 4, "text-anchor": "end" },
-      formatNumber(v, 0)));
+      formatNumber(v, Number.isInteger(v) ? 0 : 1)));
   }
   const barW = plotW / Math.max(perSecond.length, 1);
   perSecond.forEach((count, i) => {
