@@ -4,7 +4,9 @@ A worker of the reference solutions (every phase) runs against the real broker; 
 (about 10% malformed, event times over six windows, then a few late ones). The test opens
 /dashboard/ and waits until what the page SHOWS (text read from the DOM, never the JSON it
 polls) equals what GET /status/ says: readings per status, dead letters per error code, late
-events, each sensor's latest window average, the guarantee; the lag of every partition shows 0
+events, each sensor's latest window average, the guarantee, and replays / clock-rejected
+readings exactly when /status/ has them ("not available" otherwise); the lag of every partition
+shows 0
 and the throughput chart has seen readings. It saves docs/dashboard.png (the README's
 screenshot). Then it SIGKILLs the worker, sees the page say the worker is unreachable, restarts
 the worker on the same port, sends more readings, and waits until the page is live again and
@@ -73,6 +75,9 @@ READ_DOM = """() => {
     dead_letters: bars("dead_letters_per_error_code"),
     lag: bars("lag_per_partition"),
     late_total: text("late-total"),
+    status_only: Object.fromEntries(["replays_per_partition", "clock_rejected_per_sensor"]
+      .map((name) => [name, { bars: bars(name), text: document.querySelector(
+        `[data-section="${name}"]`).textContent.trim() }])),
     windows: Object.fromEntries([...document.querySelectorAll("#windows-legend .legend-item")]
       .map((item) => [item.getAttribute("data-sensor"),
         item.querySelector(".latest-value").textContent])),
@@ -130,6 +135,13 @@ def disagreements(dom: dict[str, Any], status: dict[str, Any]) -> list[str]:
         abs(page_windows[s] - latest[s]) > 0.0051 for s in latest
     ):
         wrong.append(f"latest windows: the page shows {dom['windows']}, /status/ says {latest}")
+    for key, shown in dom["status_only"].items():  # agreed additions to /status/ (phase 4)
+        if key not in status and shown["text"] != "not available":
+            wrong.append(f"{key}: /status/ has none, the page shows {shown['text']!r}")
+        if key in status and {k: number(v) for k, v in shown["bars"].items()} != {
+            k: float(v) for k, v in status[key].items()
+        }:
+            wrong.append(f"{key}: the page shows {shown['bars']}, /status/ says {status[key]}")
     if dom["guarantee"] != status["processing_guarantee"]:
         wrong.append(f"guarantee: {dom['guarantee']!r} vs {status['processing_guarantee']!r}")
     return wrong
