@@ -307,6 +307,8 @@ function render(data, status) {
   document.getElementById("throughput-value").textContent =
     formatNumber(data.throughput.readings_per_second, 1);
   drawThroughput(document.getElementById("throughput-chart"), data.throughput.per_second);
+  document.getElementById("throughput-peak").textContent =
+    formatNumber(Math.max(...data.throughput.per_second, 0), 0);
 
   drawStatusOnly("replays_per_partition", status);
   drawStatusOnly("clock_rejected_per_sensor", status);
