@@ -19,9 +19,10 @@ import importlib.util
 import os
 import sys
 
+from app.dashboard import pages as dashboard_pages  # the live page, /dashboard/
 from app.faust_app import app
 
-__all__ = ["PHASE_MODULES", "app", "load_phases", "selected_phases"]
+__all__ = ["PHASE_MODULES", "app", "dashboard_pages", "load_phases", "selected_phases"]
 
 # The modules that register something on the app, per phase (phase 1 registers nothing).
 PHASE_MODULES: dict[int, tuple[str, ...]] = {

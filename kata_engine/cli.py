@@ -8,7 +8,7 @@
     uv run kata reset 2.2 [--yes]       restore the stub as shipped
     uv run kata broker [--port 9092]    a local Apache Kafka broker (Java 17+), Ctrl-C stops it
     uv run kata demo [--mine]           the whole pipeline on a real broker, with a summary
-               [--guarantee exactly_once]
+               [--guarantee exactly_once] [--dashboard]
 
 Errors are one line on stderr: exit 2 for a usage error, 1 for anything else.
 """
@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="processing guarantee (default: KATA_PROCESSING_GUARANTEE or at_least_once)",
     )
     demo.add_argument("--readings", type=positive_int, default=2000, help="readings to send (2000)")
+    demo.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="print the live dashboard's URL; keep the worker up after the summary until Ctrl-C",
+    )
     demo.add_argument(
         "--timeout",
         type=positive_int,
@@ -302,6 +307,7 @@ def _demo(arguments: argparse.Namespace) -> int:
         guarantee=guarantee,
         readings=arguments.readings,
         timeout=float(arguments.timeout),
+        dashboard=arguments.dashboard,
     )
     try:
         return demo(options, Console(), Console(stderr=True))

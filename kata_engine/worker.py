@@ -125,13 +125,20 @@ class Worker:
 
 @contextmanager
 def running_worker(
-    env: Mapping[str, str], workdir: Path, *, phases: str, loglevel: str = "info"
+    env: Mapping[str, str],
+    workdir: Path,
+    *,
+    phases: str,
+    loglevel: str = "info",
+    web_port: int | None = None,
 ) -> Iterator[Worker]:
     """Start a worker for ``phases`` (``KATA_PHASES``) in ``workdir``; stop it on exit.
 
     ``loglevel`` is the worker's ``-l``: ``debug`` shows Faust's transactional commits.
+    ``web_port``: its web server's port (default: a free one); a restarted worker given the
+    port of the one before it serves the same URLs (the dashboard's browser test).
     """
-    web_port = free_port()
+    web_port = free_port() if web_port is None else web_port
     log = workdir / "worker.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(

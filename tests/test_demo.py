@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -138,3 +140,48 @@ def test_ctrl_c_stops_the_demo_and_everything_it_started(kafka_bootstrap: str) -
     assert "interrupted" in rest, rest
     left = processes_with(marker)
     assert not left, f"processes left behind by the interrupted demo: {left}"
+
+
+@pytest.mark.kafka
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_demo_dashboard_prints_the_url_first_and_holds_the_worker_until_ctrl_c(
+    kafka_bootstrap: str,
+) -> None:
+    marker = uuid.uuid4().hex
+    demo = subprocess.Popen(
+        [*DEMO, "--dashboard", "--readings", "300"],
+        cwd=ROOT,
+        env=demo_env(kafka_bootstrap, marker),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert demo.stderr is not None
+        lines: list[str] = []
+        for line in demo.stderr:
+            lines.append(line)
+            if "dashboard stays at" in line:
+                break
+        shown = [n for n, line in enumerate(lines) if line.startswith("dashboard: http://")]
+        sent = [n for n, line in enumerate(lines) if line.startswith("sent ")]
+        assert shown and sent and shown[0] < sent[0], (
+            f"the dashboard's URL must be printed before the readings are sent: {lines}"
+        )
+        url = lines[shown[0]].split()[1]
+        with urllib.request.urlopen(f"{url}data.json", timeout=10) as response:
+            data = json.loads(response.read())
+        assert sum(data["sections"]["readings_per_sensor"]["values"].values()) > 0, (
+            f"after the summary the worker still serves the dashboard, with its counts: {data}"
+        )
+        demo.send_signal(signal.SIGINT)
+        out, rest = demo.communicate(timeout=120)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0, (
+        f"Ctrl-C is how --dashboard ends: exit 0 after a good run, not {demo.returncode}\n{rest}"
+    )
+    assert "OK: 300 readings in = " in out, out
+    left = processes_with(marker)
+    assert not left, f"processes left behind after the dashboard closed: {left}"

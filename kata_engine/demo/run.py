@@ -9,6 +9,11 @@
 4. A bounded wait with a progress display, then the summary; exit 0 only when every reading has
    exactly one outcome and every expected window is there.
 
+With ``--dashboard`` the live page's URL (served by the worker, app/dashboard) is printed as
+soon as the worker starts, and after the summary the worker and the broker stay up until Ctrl-C,
+which then ends the demo normally (with the summary's exit code). A stub the worker runs into
+(``--mine``) does not end it either: the page shows the task as not built yet.
+
 Ctrl-C (or SIGTERM) stops the worker and the broker it started; the topics of a run are deleted
 when it ends normally.
 """
@@ -27,7 +32,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +68,14 @@ class Interrupted(BaseException):
     """Ctrl-C or SIGTERM: stop what was started, then exit 130."""
 
 
+class DashboardClosed(BaseException):
+    """Ctrl-C while ``--dashboard`` holds the worker after the summary: the normal end."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 @dataclass(frozen=True)
 class Options:
     mine: bool = False
@@ -71,6 +84,7 @@ class Options:
     sensors: int = 5
     windows: int = 6
     timeout: float = 90.0
+    dashboard: bool = False  # keep the worker up after the summary, until Ctrl-C
 
 
 @contextmanager
@@ -101,6 +115,11 @@ def demo(options: Options, console: Console, progress_console: Console) -> int:
     try:
         with _stop_on_signals():
             return _demo(options, console, progress_console)
+    except DashboardClosed as closed:
+        progress_console.print(
+            "dashboard closed: the worker and any broker the demo started are stopped"
+        )
+        return closed.code
     except Interrupted:
         progress_console.print(
             "interrupted: the worker and any broker the demo started are stopped"
@@ -137,7 +156,16 @@ def _demo(options: Options, console: Console, progress_console: Console) -> int:
         with broker as found:
             progress_console.print(f"broker: {found.bootstrap_servers} ({found.source})")
             env["KAFKA_BOOTSTRAP_SERVERS"] = found.bootstrap_servers
-            outcome, status = _with_worker(
+
+            def summary(outcome: Outcome, status: dict[str, Any] | str) -> int:
+                render(console, plan, outcome, status, verdict := judge(plan, outcome))
+                console.print(
+                    f"{options.guarantee}, {which}, {time.monotonic() - started:.0f} s in all",
+                    highlight=False,
+                )
+                return EXIT_OK if verdict.ok else EXIT_FAILED
+
+            return _with_worker(
                 found.bootstrap_servers,
                 env,
                 settings.topics,
@@ -145,14 +173,10 @@ def _demo(options: Options, console: Console, progress_console: Console) -> int:
                 options,
                 which,
                 progress_console,
+                summary,
             )
     except BrokerUnavailable as exc:
         raise DemoError(str(exc)) from None
-    render(console, plan, outcome, status, verdict := judge(plan, outcome))
-    console.print(
-        f"{options.guarantee}, {which}, {time.monotonic() - started:.0f} s in all", highlight=False
-    )
-    return EXIT_OK if verdict.ok else EXIT_FAILED
 
 
 def _with_worker(
@@ -163,7 +187,10 @@ def _with_worker(
     options: Options,
     which: str,
     progress_console: Console,
-) -> tuple[Outcome, dict[str, Any] | str]:
+    summary: Callable[[Outcome, dict[str, Any] | str], int],
+) -> int:
+    """Run the worker, drive the plan through it, and return ``summary``'s exit code (after
+    holding the worker until Ctrl-C with ``--dashboard``)."""
     workdir = Path(tempfile.mkdtemp(prefix="kata-demo-"))
     names = [topics.readings, topics.enriched, topics.dead_letter, topics.window_aggregates]
     names.append(f"{env['KATA_TOPIC_PREFIX']}window-ticks")
@@ -177,14 +204,30 @@ def _with_worker(
             highlight=False,
         )
         with running_worker(env, workdir, phases="") as worker:
-            with DemoProgress(progress_console, plan) as progress:
-                outcome = asyncio.run(
-                    _drive(servers, topics, plan, worker, options.timeout, progress)
+            if options.dashboard:
+                progress_console.print(
+                    f"dashboard: http://127.0.0.1:{worker.web_port}/dashboard/ (live; it stays "
+                    "up after the summary until Ctrl-C)",
+                    highlight=False,
+                    soft_wrap=True,  # the URL on one line, whatever the terminal's width
                 )
-            status = _status(worker)
-        finished = True
-        return outcome, status
+            outcome = Outcome(topics)
+            try:
+                with DemoProgress(progress_console, plan) as progress:
+                    outcome = asyncio.run(
+                        _drive(servers, topics, plan, worker, options.timeout, progress, outcome)
+                    )
+            except DemoError as exc:
+                if not options.dashboard:
+                    raise
+                progress_console.print(str(exc), highlight=False)  # the page shows it too
+            code = summary(outcome, _status(worker))
+            finished = True  # the run is complete: its work directory can go
+            if options.dashboard:
+                _hold(worker, progress_console, code)
+        return code
     except WorkerDied as exc:
+        finished = False  # keep its log
         raise DemoError(f"{str(exc).splitlines()[0]}; its log: {workdir / 'worker.log'}") from None
     finally:
         # The run's topics go whatever happened (bounded: the broker may be gone too).
@@ -195,11 +238,33 @@ def _with_worker(
             progress_console.print(f"the worker's log is kept in {workdir / 'worker.log'}")
 
 
+def _hold(worker: Worker, progress_console: Console, code: int) -> NoReturn:
+    """Keep the worker (and the broker) up for the dashboard until Ctrl-C or SIGTERM."""
+    progress_console.print(
+        f"the dashboard stays at http://127.0.0.1:{worker.web_port}/dashboard/ ; "
+        "Ctrl-C stops the worker and any broker the demo started",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        while True:
+            worker.check_alive()
+            time.sleep(0.5)
+    except Interrupted:
+        raise DashboardClosed(code) from None
+
+
 async def _drive(
-    servers: str, topics: Topics, plan: Plan, worker: Worker, timeout: float, progress: DemoProgress
+    servers: str,
+    topics: Topics,
+    plan: Plan,
+    worker: Worker,
+    timeout: float,
+    progress: DemoProgress,
+    outcome: Outcome,
 ) -> Outcome:
-    """Produce the plan's readings while reading every output back, until all is there."""
-    outcome = Outcome(topics)
+    """Produce the plan's readings while reading every output back (into ``outcome``), until
+    all is there."""
     sending = asyncio.create_task(_produce(servers, topics.readings, plan, progress))
     outputs = [topics.enriched, topics.dead_letter, topics.window_aggregates]
     try:
