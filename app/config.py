@@ -82,6 +82,10 @@ class Settings:
     app_id: str = "sensor-metrics"  # KATA_APP_ID
     topic_prefix: str = ""  # KATA_TOPIC_PREFIX
     topic_partitions: int = 4  # KATA_TOPIC_PARTITIONS
+    # KATA_REPLICATION_FACTOR: copies of every topic the app creates (its own, changelogs,
+    # repartition). Default: the servers listed in KAFKA_BOOTSTRAP_SERVERS, at most 3 (one
+    # listed server: 1). Set it when the list names fewer brokers than the cluster has.
+    replication_factor: int = 1
     warning_temperature: float = 30.0  # KATA_WARNING_TEMPERATURE: warning at >= this (°C)
     critical_temperature: float = 40.0  # KATA_CRITICAL_TEMPERATURE: critical at >= this (°C)
     max_temperature: float = 150.0  # KATA_MAX_TEMPERATURE: above this a reading is malformed
@@ -146,11 +150,13 @@ class Settings:
                 f"KATA_PROCESSING_GUARANTEE={guarantee!r} must be at_least_once or exactly_once"
             )
         prefix = text("KATA_TOPIC_PREFIX", default.topic_prefix)
+        url = broker_url(text("KAFKA_BOOTSTRAP_SERVERS", default.broker_url))
         settings = cls(
-            broker_url=broker_url(text("KAFKA_BOOTSTRAP_SERVERS", default.broker_url)),
+            broker_url=url,
             app_id=text("KATA_APP_ID", default.app_id),
             topic_prefix=prefix,
             topic_partitions=whole("KATA_TOPIC_PARTITIONS", default.topic_partitions),
+            replication_factor=whole("KATA_REPLICATION_FACTOR", listed_replication(url)),
             warning_temperature=number("KATA_WARNING_TEMPERATURE", default.warning_temperature),
             critical_temperature=number("KATA_CRITICAL_TEMPERATURE", default.critical_temperature),
             max_temperature=number("KATA_MAX_TEMPERATURE", default.max_temperature),
@@ -230,6 +236,11 @@ def broker_url(servers: str) -> str:
     """
     urls = [part.strip() for part in servers.split(",") if part.strip()]
     return ";".join(url if "://" in url else f"kafka://{url}" for url in urls)
+
+
+def listed_replication(url: str) -> int:
+    """The replication factor a bootstrap list implies: one copy per listed server, at most 3."""
+    return max(1, min(3, len(bootstrap_servers(url).split(","))))
 
 
 def bootstrap_servers(url: str) -> str:

@@ -11,6 +11,7 @@ OVERRIDES = [
     ("KATA_APP_ID", "my-app", "app_id", "my-app"),
     ("KATA_TOPIC_PREFIX", "t-1-", "topic_prefix", "t-1-"),
     ("KATA_TOPIC_PARTITIONS", "8", "topic_partitions", 8),
+    ("KATA_REPLICATION_FACTOR", "2", "replication_factor", 2),
     ("KATA_WARNING_TEMPERATURE", "25.5", "warning_temperature", 25.5),
     ("KATA_CRITICAL_TEMPERATURE", "45", "critical_temperature", 45.0),
     ("KATA_MAX_TEMPERATURE", "200", "max_temperature", 200.0),
