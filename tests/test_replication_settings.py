@@ -35,8 +35,12 @@ def test_kata_replication_factor_overrides_the_list() -> None:
 
 @pytest.mark.parametrize(
     ("bad", "why"),
-    [("0", "must be a positive whole number"), ("1.5", "must be a positive whole number")]
-    + [("-1", "must be a positive whole number"), ("two", "is not a number")],
+    [
+        ("0", "must be a positive whole number"),
+        ("1.5", "must be a positive whole number"),
+        ("-1", "must be a positive whole number"),
+        ("two", "is not a number"),
+    ],
 )
 def test_a_bad_replication_factor_is_a_clear_error(bad: str, why: str) -> None:
     with pytest.raises(ValueError, match=f"^KATA_REPLICATION_FACTOR='{bad}' {why}$"):
