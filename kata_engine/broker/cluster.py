@@ -134,6 +134,10 @@ class LocalCluster:
     def bootstrap_servers(self) -> str:
         return ",".join(node.address for node in self.nodes)
 
+    def live_servers(self) -> str:
+        """The addresses of the nodes running now (admin requests to a dead node fail)."""
+        return ",".join(node.address for node in self.nodes if node.running())
+
     def node(self, node_id: int) -> ClusterNode:
         return next(node for node in self.nodes if node.node_id == node_id)
 
@@ -151,7 +155,7 @@ class LocalCluster:
 
     def partition_leader(self, topic: str, partition: int) -> int:
         """The node that leads ``topic``'s ``partition`` now, as the cluster's metadata says."""
-        leaders = partition_leaders(self.bootstrap_servers, topic)
+        leaders = partition_leaders(self.live_servers(), topic)
         if partition not in leaders:
             raise BrokerUnavailable(f"{topic} has no partition {partition}: {leaders}")
         return leaders[partition]
@@ -268,14 +272,17 @@ def registered_nodes(address: str) -> set[int]:
     return found
 
 
-def partition_leaders(servers: str, topic: str) -> dict[int, int]:
-    """``topic``'s partitions and the node leading each (-1: none right now)."""
+def partition_leaders(servers: str, topic: str, timeout: float = 30.0) -> dict[int, int]:
+    """``topic``'s partitions and the node leading each (-1: none right now).
+
+    Retried until ``timeout``: while a node is down, a request sent to it fails.
+    """
     leaders: dict[int, int] = {}
 
     async def ask() -> None:
         from aiokafka.admin import AIOKafkaAdminClient
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=10_000)
+        admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=5_000)
         await admin.start()
         try:
             [described] = await admin.describe_topics([topic])
@@ -283,5 +290,12 @@ def partition_leaders(servers: str, topic: str) -> dict[int, int]:
         finally:
             await admin.close()
 
-    run_coroutine(lambda: asyncio.wait_for(ask(), 20.0))
-    return leaders
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            run_coroutine(lambda: asyncio.wait_for(ask(), 10.0))
+            return leaders
+        except Exception:  # a dead node answered nothing: ask again (another node)
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
