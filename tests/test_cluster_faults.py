@@ -259,6 +259,9 @@ def run_with_fault(
         served = served_counts(last, sum(truth.per_sensor.values()))
         check_every_topic_is_replicated(servers, isolation)
         outcome = judge(guarantee, truth, kills, phase2 + aggregates, windows, served, started)
+        for worker in run.workers:  # everything is read: no need for a clean (slow) stop
+            with suppress(ProcessLookupError):
+                os.killpg(worker.process.pid, signal.SIGKILL)
     report(name, readings, outcome, run)
     return outcome, run
 
@@ -388,7 +391,7 @@ def wait_fully_replicated(run: Run) -> None:
 def test_sigkill_of_the_leader_of_readings_partition_0_loses_and_doubles_nothing(
     cluster: LocalCluster, tmp_path: Path
 ) -> None:
-    readings = 1800
+    readings = 1500
 
     def kill_the_leader(run: Run) -> None:
         wait_until_fed(run, readings // 3)
@@ -413,7 +416,7 @@ def test_sigkill_of_the_leader_of_readings_partition_0_loses_and_doubles_nothing
 def test_a_hung_broker_is_fenced_and_nothing_is_lost_or_doubled(
     cluster: LocalCluster, tmp_path: Path
 ) -> None:
-    readings = 1800
+    readings = 1500
 
     def hang_a_broker(run: Run) -> None:
         wait_until_fed(run, readings // 3)
