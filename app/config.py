@@ -109,6 +109,12 @@ class Settings:
     dead_letter_payload_bytes: int = 700_000  # KATA_DEAD_LETTER_PAYLOAD_BYTES
     dead_letter_key_bytes: int = 16_384  # KATA_DEAD_LETTER_KEY_BYTES
     faust_tuning: bool = True  # KATA_FAUST_TUNING: 0 = Faust's own defaults (to benchmark them)
+    # An existing cluster's security (app/broker_auth.py): PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL.
+    security_protocol: str = "PLAINTEXT"  # KAFKA_SECURITY_PROTOCOL
+    sasl_mechanism: str = "PLAIN"  # KAFKA_SASL_MECHANISM: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    sasl_username: str = ""  # KAFKA_SASL_USERNAME
+    sasl_password: str = field(default="", repr=False)  # KAFKA_SASL_PASSWORD: never printed
+    ssl_cafile: str = ""  # KAFKA_SSL_CAFILE: the CA that signed the brokers' certificates
     topics: Topics = field(default_factory=lambda: Topics.with_prefix(""))
 
     @classmethod
@@ -180,8 +186,14 @@ class Settings:
                 "KATA_DEAD_LETTER_KEY_BYTES", default.dead_letter_key_bytes
             ),
             faust_tuning=switch("KATA_FAUST_TUNING", default.faust_tuning),
+            security_protocol=text("KAFKA_SECURITY_PROTOCOL", default.security_protocol).upper(),
+            sasl_mechanism=text("KAFKA_SASL_MECHANISM", default.sasl_mechanism).upper(),
+            sasl_username=text("KAFKA_SASL_USERNAME", default.sasl_username),
+            sasl_password=text("KAFKA_SASL_PASSWORD", default.sasl_password),
+            ssl_cafile=text("KAFKA_SSL_CAFILE", default.ssl_cafile),
             topics=Topics.with_prefix(prefix),
         )
+        check_security(settings)
         if not 0 <= settings.warning_temperature < settings.critical_temperature:
             raise ValueError(
                 "KATA_WARNING_TEMPERATURE and KATA_CRITICAL_TEMPERATURE must satisfy "
@@ -236,6 +248,32 @@ def broker_url(servers: str) -> str:
     """
     urls = [part.strip() for part in servers.split(",") if part.strip()]
     return ";".join(url if "://" in url else f"kafka://{url}" for url in urls)
+
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def check_security(settings: Settings) -> None:
+    """Raise ValueError (one line) for security settings the broker connection cannot use."""
+    protocol = settings.security_protocol
+    if protocol not in SECURITY_PROTOCOLS:
+        raise ValueError(
+            f"KAFKA_SECURITY_PROTOCOL={protocol!r} must be one of {', '.join(SECURITY_PROTOCOLS)}"
+        )
+    if protocol.startswith("SASL_"):
+        if settings.sasl_mechanism not in SASL_MECHANISMS:
+            raise ValueError(
+                f"KAFKA_SASL_MECHANISM={settings.sasl_mechanism!r} must be one of "
+                + ", ".join(SASL_MECHANISMS)
+            )
+        if not settings.sasl_username or not settings.sasl_password:
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and "
+                "KAFKA_SASL_PASSWORD"
+            )
+    if settings.ssl_cafile and not os.path.isfile(settings.ssl_cafile):
+        raise ValueError(f"KAFKA_SSL_CAFILE={settings.ssl_cafile!r} is not a file")
 
 
 def listed_replication(url: str) -> int:

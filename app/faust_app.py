@@ -13,6 +13,7 @@ from typing import Any
 
 import faust
 
+from app.broker_auth import broker_credentials
 from app.config import Settings, settings
 from app.models import DeadLetter, EnrichedReading, WindowAggregate, WindowTick
 
@@ -44,6 +45,7 @@ def create_app(config: Settings = settings) -> faust.App:
         # acks=all: a write counts once every in-sync replica has it (at least the broker's
         # min.insync.replicas); Faust's default, stated because losing a node relies on it.
         producer_acks=-1,
+        broker_credentials=broker_credentials(config),  # TLS/SASL for an existing cluster
         web_bind=config.web_bind,  # 127.0.0.1 by default: Faust's own default is all interfaces
         web_port=config.web_port,
         value_serializer="json",
