@@ -198,8 +198,14 @@ class LocalBroker:
 
 
 @contextmanager
-def local_broker(port: int | None = None) -> Iterator[LocalBroker]:
-    """Start a broker from the cached jars on ``port`` (default: a free one); stop it on exit."""
+def local_broker(
+    port: int | None = None, *, extra_settings: Mapping[str, str] | None = None
+) -> Iterator[LocalBroker]:
+    """Start a broker from the cached jars on ``port`` (default: a free one); stop it on exit.
+
+    ``extra_settings`` are added to (or replace) the broker's properties: an extra listener
+    (say, SASL) for a test.
+    """
     if port is not None and port_in_use(port):
         raise BrokerUnavailable(f"127.0.0.1:{port} is already in use (another broker running?)")
     version = java_major_version()
@@ -210,7 +216,10 @@ def local_broker(port: int | None = None) -> Iterator[LocalBroker]:
     port = port if port is not None else free_port()
     with tempfile.TemporaryDirectory(prefix="faust-katas-kafka-") as work:
         properties = Path(work) / "server.properties"
-        properties.write_text(server_properties(port, free_port(), Path(work) / "data"))
+        text = server_properties(port, free_port(), Path(work) / "data")
+        if extra_settings:
+            text += "".join(f"{key}={value}\n" for key, value in extra_settings.items())
+        properties.write_text(text)
         _format_storage(libs, properties)
         broker = _launch(libs, properties, port)
         try:
