@@ -33,26 +33,18 @@ def sasl_broker() -> Iterator[tuple[LocalBroker, str]]:
     version = java_major_version()
     if version is None or version < MIN_JAVA:
         pytest.skip(f"the local broker needs Java {MIN_JAVA}+ on PATH")
-    port, controller_port, sasl_port = free_port(), free_port(), free_port()
+    sasl_port = free_port()
     jaas = (
         "org.apache.kafka.common.security.plain.PlainLoginModule required "
         f'username="kata" password="{PASSWORD}" user_kata="{PASSWORD}";'
     )
     settings = {
-        "listeners": (
-            f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port},"
-            f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
-        ),
-        "advertised.listeners": (
-            f"PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
-        ),
-        "listener.security.protocol.map": (
-            "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
-        ),
         "sasl.enabled.mechanisms": "PLAIN",
         "listener.name.sasl_plaintext.plain.sasl.jaas.config": jaas,
     }
-    with local_broker(port, extra_settings=settings) as broker:
+    with local_broker(
+        extra_listeners={"SASL_PLAINTEXT": sasl_port}, extra_settings=settings
+    ) as broker:
         yield broker, f"127.0.0.1:{sasl_port}"
 
 
@@ -87,7 +79,7 @@ def test_the_worker_processes_readings_through_sasl_plain(
     }
     with running_worker({**os.environ, **env}, tmp_path, phases="2") as worker:
         records = asyncio.run(
-            read_records(plain, [topics[1], dead_letter], READINGS, worker=worker)
+            read_records(plain, [topics[1], dead_letter], READINGS, worker=worker, timeout=60)
         )
 
     assert len(records) == READINGS, (

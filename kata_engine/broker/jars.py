@@ -131,18 +131,25 @@ def node_properties(
     voters: str,
     data_dir: Path,
     defaults: Mapping[str, str],
+    extra_listeners: Mapping[str, int] | None = None,
 ) -> str:
-    """One KRaft node (broker + controller) on loopback ports, one of the quorum ``voters``."""
+    """One KRaft node (broker + controller) on loopback ports, one of the quorum ``voters``;
+    ``extra_listeners`` (security protocol -> port) listen beside PLAINTEXT."""
+    extra = extra_listeners or {}
+    added = "".join(f",{name}://127.0.0.1:{extra_port}" for name, extra_port in extra.items())
     settings = {
         "process.roles": "broker,controller",
         "node.id": str(node_id),
         "controller.quorum.voters": voters,
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": (
+            f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}{added}"
+        ),
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}{added}",
         # Brokers must talk over PLAINTEXT, not CONTROLLER, or transaction commits hang.
         "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+        + "".join(f",{name}:{name}" for name in extra),
         "log.dirs": str(data_dir),
         **defaults,
     }
@@ -199,12 +206,16 @@ class LocalBroker:
 
 @contextmanager
 def local_broker(
-    port: int | None = None, *, extra_settings: Mapping[str, str] | None = None
+    port: int | None = None,
+    *,
+    extra_listeners: Mapping[str, int] | None = None,
+    extra_settings: Mapping[str, str] | None = None,
 ) -> Iterator[LocalBroker]:
     """Start a broker from the cached jars on ``port`` (default: a free one); stop it on exit.
 
-    ``extra_settings`` are added to (or replace) the broker's properties: an extra listener
-    (say, SASL) for a test.
+    ``extra_listeners`` (security protocol -> port, say ``{"SASL_PLAINTEXT": 9094}``) listen
+    beside PLAINTEXT on 127.0.0.1; ``extra_settings`` are added to the broker's properties (what
+    such a listener needs, say its JAAS config). Both are for tests.
     """
     if port is not None and port_in_use(port):
         raise BrokerUnavailable(f"127.0.0.1:{port} is already in use (another broker running?)")
@@ -216,9 +227,16 @@ def local_broker(
     port = port if port is not None else free_port()
     with tempfile.TemporaryDirectory(prefix="faust-katas-kafka-") as work:
         properties = Path(work) / "server.properties"
-        text = server_properties(port, free_port(), Path(work) / "data")
-        if extra_settings:
-            text += "".join(f"{key}={value}\n" for key, value in extra_settings.items())
+        controller_port = free_port()
+        text = node_properties(
+            1,
+            port,
+            controller_port,
+            f"1@127.0.0.1:{controller_port}",
+            Path(work) / "data",
+            {**SINGLE_NODE_SETTINGS, **(extra_settings or {})},
+            extra_listeners or {},
+        )
         properties.write_text(text)
         _format_storage(libs, properties)
         broker = _launch(libs, properties, port)
