@@ -505,8 +505,10 @@ def test_workers_scaled_one_to_three_to_one_lose_and_double_nothing_exactly_once
     # Open (README, "When you outgrow one machine"): with a second LIVE member, a rebalance
     # fences the first member's transactional producers mid-transaction (ProducerFenced, then
     # "Invalid state transition FATAL_ERROR -> COMMITTING_TRANSACTION", "No transaction producer
-    # found for ...") and the worker crashes; a joining worker's recovery can also raise
-    # ConsistencyError. The single-member crash test never has two members alive at once.
+    # found for ...") and the worker crashes. The first fenced sends go to the status repartition
+    # topic and to window-ticks (the tick timer), for partitions the new member now owns. A
+    # joining worker's recovery can also raise ConsistencyError. The single-member crash test
+    # never has two members alive at once.
     outcome, _ = run_with_fault(
         cluster,
         tmp_path,
