@@ -82,6 +82,10 @@ class Settings:
     app_id: str = "sensor-metrics"  # KATA_APP_ID
     topic_prefix: str = ""  # KATA_TOPIC_PREFIX
     topic_partitions: int = 4  # KATA_TOPIC_PARTITIONS
+    # KATA_REPLICATION_FACTOR: copies of every topic the app creates (its own, changelogs,
+    # repartition). Default: the servers listed in KAFKA_BOOTSTRAP_SERVERS, at most 3 (one
+    # listed server: 1). Set it when the list names fewer brokers than the cluster has.
+    replication_factor: int = 1
     warning_temperature: float = 30.0  # KATA_WARNING_TEMPERATURE: warning at >= this (°C)
     critical_temperature: float = 40.0  # KATA_CRITICAL_TEMPERATURE: critical at >= this (°C)
     max_temperature: float = 150.0  # KATA_MAX_TEMPERATURE: above this a reading is malformed
@@ -105,6 +109,12 @@ class Settings:
     dead_letter_payload_bytes: int = 700_000  # KATA_DEAD_LETTER_PAYLOAD_BYTES
     dead_letter_key_bytes: int = 16_384  # KATA_DEAD_LETTER_KEY_BYTES
     faust_tuning: bool = True  # KATA_FAUST_TUNING: 0 = Faust's own defaults (to benchmark them)
+    # An existing cluster's security (app/broker_auth.py): PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL.
+    security_protocol: str = "PLAINTEXT"  # KAFKA_SECURITY_PROTOCOL
+    sasl_mechanism: str = "PLAIN"  # KAFKA_SASL_MECHANISM: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    sasl_username: str = ""  # KAFKA_SASL_USERNAME
+    sasl_password: str = field(default="", repr=False)  # KAFKA_SASL_PASSWORD: never printed
+    ssl_cafile: str = ""  # KAFKA_SSL_CAFILE: the CA that signed the brokers' certificates
     topics: Topics = field(default_factory=lambda: Topics.with_prefix(""))
 
     @classmethod
@@ -146,11 +156,13 @@ class Settings:
                 f"KATA_PROCESSING_GUARANTEE={guarantee!r} must be at_least_once or exactly_once"
             )
         prefix = text("KATA_TOPIC_PREFIX", default.topic_prefix)
+        url = broker_url(text("KAFKA_BOOTSTRAP_SERVERS", default.broker_url))
         settings = cls(
-            broker_url=broker_url(text("KAFKA_BOOTSTRAP_SERVERS", default.broker_url)),
+            broker_url=url,
             app_id=text("KATA_APP_ID", default.app_id),
             topic_prefix=prefix,
             topic_partitions=whole("KATA_TOPIC_PARTITIONS", default.topic_partitions),
+            replication_factor=whole("KATA_REPLICATION_FACTOR", listed_replication(url)),
             warning_temperature=number("KATA_WARNING_TEMPERATURE", default.warning_temperature),
             critical_temperature=number("KATA_CRITICAL_TEMPERATURE", default.critical_temperature),
             max_temperature=number("KATA_MAX_TEMPERATURE", default.max_temperature),
@@ -174,8 +186,14 @@ class Settings:
                 "KATA_DEAD_LETTER_KEY_BYTES", default.dead_letter_key_bytes
             ),
             faust_tuning=switch("KATA_FAUST_TUNING", default.faust_tuning),
+            security_protocol=text("KAFKA_SECURITY_PROTOCOL", default.security_protocol).upper(),
+            sasl_mechanism=text("KAFKA_SASL_MECHANISM", default.sasl_mechanism).upper(),
+            sasl_username=text("KAFKA_SASL_USERNAME", default.sasl_username),
+            sasl_password=text("KAFKA_SASL_PASSWORD", default.sasl_password),
+            ssl_cafile=text("KAFKA_SSL_CAFILE", default.ssl_cafile),
             topics=Topics.with_prefix(prefix),
         )
+        check_security(settings)
         if not 0 <= settings.warning_temperature < settings.critical_temperature:
             raise ValueError(
                 "KATA_WARNING_TEMPERATURE and KATA_CRITICAL_TEMPERATURE must satisfy "
@@ -230,6 +248,37 @@ def broker_url(servers: str) -> str:
     """
     urls = [part.strip() for part in servers.split(",") if part.strip()]
     return ";".join(url if "://" in url else f"kafka://{url}" for url in urls)
+
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def check_security(settings: Settings) -> None:
+    """Raise ValueError (one line) for security settings the broker connection cannot use."""
+    protocol = settings.security_protocol
+    if protocol not in SECURITY_PROTOCOLS:
+        raise ValueError(
+            f"KAFKA_SECURITY_PROTOCOL={protocol!r} must be one of {', '.join(SECURITY_PROTOCOLS)}"
+        )
+    if protocol.startswith("SASL_"):
+        if settings.sasl_mechanism not in SASL_MECHANISMS:
+            raise ValueError(
+                f"KAFKA_SASL_MECHANISM={settings.sasl_mechanism!r} must be one of "
+                + ", ".join(SASL_MECHANISMS)
+            )
+        if not settings.sasl_username or not settings.sasl_password:
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and "
+                "KAFKA_SASL_PASSWORD"
+            )
+    if settings.ssl_cafile and not os.path.isfile(settings.ssl_cafile):
+        raise ValueError(f"KAFKA_SSL_CAFILE={settings.ssl_cafile!r} is not a file")
+
+
+def listed_replication(url: str) -> int:
+    """The replication factor a bootstrap list implies: one copy per listed server, at most 3."""
+    return max(1, min(3, len(bootstrap_servers(url).split(","))))
 
 
 def bootstrap_servers(url: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 import faust
 
+from app.broker_auth import broker_credentials
 from app.config import Settings, settings
 from app.models import DeadLetter, EnrichedReading, WindowAggregate, WindowTick
 
@@ -38,7 +39,13 @@ def create_app(config: Settings = settings) -> faust.App:
         store="memory://",  # tables live in memory; their changelog topics make them durable
         processing_guarantee=config.processing_guarantee,
         topic_partitions=config.topic_partitions,
-        topic_replication_factor=1,  # one broker
+        # Every topic Faust creates (ours, the tables' changelogs, repartition topics, the
+        # assignor's) gets this many copies: 1 on one broker, 3 on a three-node cluster.
+        topic_replication_factor=config.replication_factor,
+        # acks=all: a write counts once every in-sync replica has it (at least the broker's
+        # min.insync.replicas); Faust's default, stated because losing a node relies on it.
+        producer_acks=-1,
+        broker_credentials=broker_credentials(config),  # TLS/SASL for an existing cluster
         web_bind=config.web_bind,  # 127.0.0.1 by default: Faust's own default is all interfaces
         web_port=config.web_port,
         value_serializer="json",

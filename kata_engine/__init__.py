@@ -5,7 +5,7 @@
 - ``switch``         your ``katas/phaseN`` modules, or the reference ``solutions/``
 - ``pytest_plugin``  teaching order, one-line "not done" failures, the broker fixtures
 - ``cli``, ``watch`` the ``kata`` command
-- ``broker``         the broker chain: an answering broker, Docker, or local jars
+- ``broker``         the broker chain: an answering broker, Docker, or local jars; a cluster
 - ``testing``        the Faust test harness the kata tests use (input list -> output list)
 - ``worker``         a real Faust worker in a subprocess, and a read_committed reader, for tests
 - ``demo``           ``kata demo``: the whole pipeline on a real broker, then a summary

@@ -7,6 +7,7 @@
     uv run kata solution 2.2            the reference solution, once your tests pass
     uv run kata reset 2.2 [--yes]       restore the stub as shipped
     uv run kata broker [--port 9092]    a local Apache Kafka broker (Java 17+), Ctrl-C stops it
+                       [--nodes 3]      ... or a three-node cluster on 9092, 9093, 9094
     uv run kata demo [--mine]           the whole pipeline on a real broker, with a summary
                [--guarantee exactly_once] [--dashboard]
 
@@ -26,7 +27,7 @@ from rich.console import Console
 
 from app.cli_support import port_number, positive_int
 from kata_engine import switch
-from kata_engine.broker.common import START_ENV
+from kata_engine.broker.common import START_ENV, node_count
 from kata_engine.manifest import Manifest, ManifestError, Task, load, repository_root
 from kata_engine.progress import show, task_progress
 from kata_engine.report import PASSED, SKIPPED
@@ -97,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     broker.add_argument(
         "--port", type=port_number, default=9092, help="listener port (default 9092)"
     )
+    broker.add_argument(
+        "--nodes",
+        type=node_count,
+        default=1,
+        help="1 (default) or more: a KRaft cluster on --port and the ports after it",
+    )
     demo = commands.add_parser(
         "demo", help="run the whole pipeline on a real broker and show what it did"
     )
@@ -152,7 +159,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     command: str = arguments.command
     if command == "broker":
-        return _broker(arguments.port)
+        return _broker(arguments.port, arguments.nodes)
     if command == "demo":
         return _demo(arguments)
     manifest = load(root, check_files=command not in ("reset", "hint"))
@@ -315,10 +322,12 @@ def _demo(arguments: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
 
 
-def _broker(port: int) -> int:
+def _broker(port: int, nodes: int) -> int:
     from kata_engine.broker import serve  # lazy: the broker pulls in more than the other commands
 
-    return serve(port=port)
+    if port + nodes - 1 > 65535:
+        raise UsageError(f"--nodes {nodes} from --port {port} goes past port 65535")
+    return serve(port=port, nodes=nodes)
 
 
 if __name__ == "__main__":  # pragma: no cover

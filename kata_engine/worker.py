@@ -159,13 +159,19 @@ def running_worker(
         worker.stop()
 
 
-async def create_topics(servers: str, names: list[str], partitions: int) -> None:
-    """Create ``names`` with ``partitions`` partitions each (they must not exist yet)."""
+async def create_topics(
+    servers: str, names: list[str], partitions: int, *, replication: int = 1
+) -> None:
+    """Create ``names`` with ``partitions`` partitions and ``replication`` copies each (they
+    must not exist yet)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15_000)
     await admin.start()
     try:
         await admin.create_topics(
-            [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names]
+            [
+                NewTopic(name, num_partitions=partitions, replication_factor=replication)
+                for name in names
+            ]
         )
     finally:
         await admin.close()

@@ -24,10 +24,13 @@ import pytest
 import yaml
 
 from kata_engine.broker import NONE_RUNNING, NOTHING_FOUND, BrokerUnavailable, provide_broker
+from kata_engine.broker.cluster import registered_nodes
 from kata_engine.broker.common import (
     ANSWER_TIMEOUT_S,
+    CLUSTER_NODES,
     SINGLE_NODE_SETTINGS,
     check_answers,
+    cluster_settings,
     docker_env_name,
     free_port,
     new_cluster_id,
@@ -381,3 +384,128 @@ def test_a_listener_that_is_not_kafka_on_the_default_address_is_one_line(
     message = str(raised.value)
     assert message.startswith(f"something listens on 127.0.0.1:{port} but did not answer"), message
     assert "\n" not in message
+
+
+# --- the three-node cluster ----------------------------------------------------------------------
+
+
+def cluster_services() -> dict[str, dict[str, Any]]:
+    """The services of docker-compose.yml's "cluster" profile, by name."""
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = cast(dict[str, dict[str, Any]], compose["services"])
+    return {name: s for name, s in services.items() if "cluster" in s.get("profiles", [])}
+
+
+def test_the_single_node_service_starts_by_default_and_the_cluster_only_on_request() -> None:
+    # `docker compose up -d` (no profile) starts only the services without a profile.
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    default = [name for name, s in compose["services"].items() if not s.get("profiles")]
+
+    assert default == ["kafka"], f"docker compose up -d would start {default}, not just kafka"
+    assert sorted(cluster_services()) == ["kafka-1", "kafka-2", "kafka-3"]
+
+
+def test_the_compose_cluster_is_three_voters_with_the_cluster_defaults() -> None:
+    services = cluster_services()
+    defaults = cluster_settings(CLUSTER_NODES)
+    voters = "1@kafka-1:29093,2@kafka-2:29093,3@kafka-3:29093"
+
+    for number, name in enumerate(sorted(services), start=1):
+        service = services[name]
+        env = service["environment"]
+        assert all(isinstance(value, str) for value in env.values()), env
+        for setting, value in defaults.items():
+            assert env.get(docker_env_name(setting)) == value, f"{name}: {setting}"
+        assert env["KAFKA_NODE_ID"] == str(number)
+        assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == voters
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] == "PLAINTEXT"
+        host_port = 9091 + number  # the ports `kata broker --nodes 3` uses too
+        assert service["ports"] == [f"127.0.0.1:{host_port}:{host_port}"], name
+        assert f"PLAINTEXT_HOST://127.0.0.1:{host_port}" in env["KAFKA_ADVERTISED_LISTENERS"]
+        assert f"PLAINTEXT://{name}:19092" in env["KAFKA_ADVERTISED_LISTENERS"]
+        assert service["volumes"] == [f"{name}-data:/var/lib/kafka/data"], name
+        assert service["image"] == "apache/kafka:4.1.1"
+        assert "kafka-broker-api-versions.sh" in " ".join(service["healthcheck"]["test"])
+    cluster_ids = {s["environment"]["CLUSTER_ID"] for s in services.values()}
+    assert len(cluster_ids) == 1, f"the three nodes must share one cluster id: {cluster_ids}"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", cluster_ids.pop())
+
+
+def test_cluster_defaults_protect_every_write_with_two_copies() -> None:
+    three, one = cluster_settings(3), cluster_settings(1)
+
+    assert three["default.replication.factor"] == "3"
+    assert three["min.insync.replicas"] == "2"
+    assert three["offsets.topic.replication.factor"] == "3"
+    assert three["transaction.state.log.replication.factor"] == "3"
+    assert three["transaction.state.log.min.isr"] == "2"
+    # One node cannot wait for replicas it will never have.
+    assert one["default.replication.factor"] == one["min.insync.replicas"] == "1"
+    assert one["transaction.state.log.min.isr"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--nodes", "0"], "argument --nodes: 0 must be between 1 and 9"),
+        (["--nodes", "three"], "argument --nodes: 'three' is not a whole number"),
+        (["--nodes", "3", "--port", "65534"], "--nodes 3 from --port 65534 goes past port 65535"),
+    ],
+)
+def test_a_bad_node_count_is_a_one_line_usage_error(argv: list[str], message: str) -> None:
+    done = run_python("-m", "kata_engine.broker", *argv, env=dict(os.environ))
+
+    assert done.returncode == 2
+    assert done.stderr == f"python -m kata_engine.broker: error: {message} (try --help)\n"
+
+
+def free_consecutive_ports(count: int) -> int:
+    """The first of ``count`` consecutive loopback ports that nobody listens on right now."""
+    for _ in range(50):
+        first = free_port()
+        if first + count - 1 <= 65535 and not any(
+            accepts_connections(first + offset) for offset in range(1, count)
+        ):
+            return first
+    raise AssertionError(f"no {count} consecutive free ports found")
+
+
+@pytest.mark.kafka
+@pytest.mark.cluster
+@pytest.mark.usefixtures("needs_java")
+def test_the_foreground_cluster_serves_three_nodes_until_ctrl_c(tmp_path: Path) -> None:
+    first = free_consecutive_ports(CLUSTER_NODES)
+    addresses = [f"127.0.0.1:{first + offset}" for offset in range(CLUSTER_NODES)]
+    command = [sys.executable, "-m", "kata_engine.broker", "--nodes", "3", "--port", str(first)]
+    stdout: list[str] = []
+    started = time.monotonic()
+    with (
+        (tmp_path / "stderr").open("w") as stderr_file,
+        subprocess.Popen(
+            command, cwd=REPO, stdout=subprocess.PIPE, stderr=stderr_file, text=True
+        ) as process,
+    ):
+        assert process.stdout is not None
+        lines, pumping = lines_of(process.stdout)
+        try:
+            wait_for_line(lines, r"Press Ctrl-C to stop", stdout)
+            print(f"\nkata broker --nodes 3 ready after {time.monotonic() - started:.1f} s")
+            listed = {address: registered_nodes(address) for address in addresses}
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=HANG_GUARD_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        pumping.join(timeout=HANG_GUARD_S)
+    stdout.extend(lines.queue)
+    stderr = (tmp_path / "stderr").read_text()
+
+    assert listed == {address: {1, 2, 3} for address in addresses}, (
+        f"every node should list all three nodes once the cluster is ready: {listed}"
+    )
+    assert re.search(r"quorum leader: node [123]$", "".join(stdout), re.MULTILINE), stdout
+    assert f"export KAFKA_BOOTSTRAP_SERVERS={','.join(addresses)}\n" in "".join(stdout)
+    assert (process.returncode, stderr) == (0, "")
+    assert stdout[-1] == "Kafka cluster stopped.\n"
+    assert not any(accepts_connections(first + offset) for offset in range(CLUSTER_NODES))

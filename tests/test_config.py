@@ -11,6 +11,7 @@ OVERRIDES = [
     ("KATA_APP_ID", "my-app", "app_id", "my-app"),
     ("KATA_TOPIC_PREFIX", "t-1-", "topic_prefix", "t-1-"),
     ("KATA_TOPIC_PARTITIONS", "8", "topic_partitions", 8),
+    ("KATA_REPLICATION_FACTOR", "2", "replication_factor", 2),
     ("KATA_WARNING_TEMPERATURE", "25.5", "warning_temperature", 25.5),
     ("KATA_CRITICAL_TEMPERATURE", "45", "critical_temperature", 45.0),
     ("KATA_MAX_TEMPERATURE", "200", "max_temperature", 200.0),
@@ -28,6 +29,11 @@ OVERRIDES = [
     ("KATA_DEAD_LETTER_PAYLOAD_BYTES", "1000", "dead_letter_payload_bytes", 1000),
     ("KATA_DEAD_LETTER_KEY_BYTES", "100", "dead_letter_key_bytes", 100),
     ("KATA_FAUST_TUNING", "0", "faust_tuning", False),
+    ("KAFKA_SECURITY_PROTOCOL", "ssl", "security_protocol", "SSL"),
+    ("KAFKA_SASL_MECHANISM", "scram-sha-512", "sasl_mechanism", "SCRAM-SHA-512"),
+    ("KAFKA_SASL_USERNAME", "kata", "sasl_username", "kata"),
+    ("KAFKA_SASL_PASSWORD", "s3cret", "sasl_password", "s3cret"),
+    ("KAFKA_SSL_CAFILE", __file__, "ssl_cafile", __file__),
 ]
 
 

@@ -14,7 +14,8 @@ Before it starts a broker (4, 5), the chain says so in one line: which broker, w
 how long that usually takes.
 
 Without Docker, ``python -m kata_engine.broker [--port 9092]`` runs a broker in the foreground
-until Ctrl-C, for the hands-on part of the katas.
+until Ctrl-C, for the hands-on part of the katas; ``--nodes 3`` runs a three-node cluster
+(cluster.py) on that port and the next two.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -34,10 +36,13 @@ from typing import NoReturn
 from app.cli_support import port_number
 from kata_engine.broker.common import (
     ANSWER_TIMEOUT_S,
+    CLUSTER_NODES,
     KAFKA_VERSION,
     START_ENV,
     BrokerUnavailable,
     check_answers,
+    cluster_settings,
+    node_count,
     port_in_use,
 )
 from kata_engine.broker.docker import docker_broker, docker_unavailable_reason
@@ -141,13 +146,18 @@ class _Stop(Exception):
     """Raised by the signal handler: Ctrl-C or SIGTERM asked us to stop."""
 
 
-def serve(port: int = 9092) -> int:
-    """Run a local broker on 127.0.0.1:``port`` in the foreground until Ctrl-C or SIGTERM.
+def serve(port: int = 9092, nodes: int = 1) -> int:
+    """Run a local broker on 127.0.0.1:``port`` in the foreground until Ctrl-C or SIGTERM;
+    ``nodes`` > 1: a cluster on ``port`` and the ports after it.
 
     Returns the exit code: 0 after a requested stop, 1 if the broker could not start or died.
     """
+
+    def run() -> int:
+        return _serve(port) if nodes == 1 else _serve_cluster(port, nodes)
+
     if threading.current_thread() is not threading.main_thread():
-        return _serve(port)  # signals can only be caught in the main thread
+        return run()  # signals can only be caught in the main thread
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def request_stop(signum: int, frame: FrameType | None) -> NoReturn:
@@ -159,7 +169,7 @@ def serve(port: int = 9092) -> int:
     for sig in previous:
         signal.signal(sig, request_stop)
     try:
-        return _serve(port)
+        return run()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -191,6 +201,53 @@ def _serve(port: int) -> int:
         return 0
 
 
+def _serve_cluster(port: int, nodes: int) -> int:
+    from kata_engine.broker.cluster import local_cluster
+
+    ports = [port + offset for offset in range(nodes)]
+    listed = ",".join(f"127.0.0.1:{each}" for each in ports)
+    print(
+        f"Starting {nodes} Apache Kafka {KAFKA_VERSION} nodes (KRaft, {nodes} controller "
+        f"voters) on {listed} (jars: {jar_dir()}) ...",
+        flush=True,
+    )
+    try:
+        with local_cluster(nodes, ports) as cluster:
+            defaults = cluster_settings(nodes)
+            print(
+                f"Kafka cluster ready in {cluster.started_s:.1f} s: {nodes} nodes, quorum leader: "
+                f"node {cluster.quorum_leader()}"
+            )
+            for node in cluster.nodes:
+                print(f"  node {node.node_id}: {node.address} (log: {node.log_path})")
+            print(
+                f"Defaults: replication factor {defaults['default.replication.factor']}, "
+                f"min.insync.replicas {defaults['min.insync.replicas']}, the same for "
+                "__consumer_offsets and __transaction_state"
+            )
+            print(
+                "Use it from another terminal: "
+                f"export KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}"
+            )
+            print("Press Ctrl-C to stop.", flush=True)
+            while all(node.running() for node in cluster.nodes):
+                time.sleep(0.5)
+            dead = next(node for node in cluster.nodes if not node.running())
+            assert dead.broker is not None
+            print(
+                f"error: node {dead.node_id} stopped by itself (exit "
+                f"{dead.broker.process.returncode}); see {dead.log_path}",
+                file=sys.stderr,
+            )
+            return 1
+    except BrokerUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (_Stop, KeyboardInterrupt):
+        print("Kafka cluster stopped.", flush=True)
+        return 0
+
+
 class _OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit code 2."""
 
@@ -204,5 +261,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Run a local Apache Kafka broker (Java 17+) in the foreground until Ctrl-C.",
     )
     parser.add_argument("--port", type=port_number, default=9092, help="port on 127.0.0.1 (9092)")
+    parser.add_argument(
+        "--nodes",
+        type=node_count,
+        default=1,
+        help=f"nodes (1; {CLUSTER_NODES}: a cluster on --port and the next ports)",
+    )
     args = parser.parse_args(argv)
-    return serve(args.port)
+    if args.port + args.nodes - 1 > 65535:
+        parser.error(f"--nodes {args.nodes} from --port {args.port} goes past port 65535")
+    return serve(args.port, args.nodes)

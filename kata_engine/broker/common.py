@@ -7,6 +7,7 @@ checks that docker-compose.yml carries them).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import logging
@@ -38,6 +39,45 @@ SINGLE_NODE_SETTINGS: dict[str, str] = {
     "share.coordinator.state.topic.min.isr": "1",
     "group.initial.rebalance.delay.ms": "0",  # first rebalance at once: faster tests
 }
+
+
+CLUSTER_NODES = 3  # `kata broker --nodes 3`, docker compose's "cluster" profile
+
+
+def cluster_settings(nodes: int = CLUSTER_NODES) -> dict[str, str]:
+    """The defaults of a cluster of ``nodes`` KRaft nodes: every topic on up to 3 of them.
+
+    A write is acknowledged (acks=all) once ``min.insync.replicas`` replicas hold it, so one node
+    can die without losing an acknowledged record and the cluster still takes writes. The internal
+    topics (group offsets, transactions) get the same protection: without it, losing the one node
+    that holds them stalls every consumer group and every exactly_once commit.
+    """
+    replicas = str(min(3, nodes))
+    min_isr = str(max(1, min(3, nodes) - 1))
+    return {
+        **SINGLE_NODE_SETTINGS,
+        "default.replication.factor": replicas,
+        "min.insync.replicas": min_isr,
+        "offsets.topic.replication.factor": replicas,
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": replicas,
+        "share.coordinator.state.topic.min.isr": min_isr,
+        # A node that stops heartbeating is fenced (its leaderships move) after 6 s, not 9 s.
+        "broker.session.timeout.ms": "6000",
+        "broker.heartbeat.interval.ms": "1000",
+    }
+
+
+def node_count(text: str) -> int:
+    """argparse type: how many nodes, 1 to 9 (ports are consecutive from --port)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 9:
+        raise argparse.ArgumentTypeError(f"{value} must be between 1 and 9")
+    return value
 
 
 class BrokerUnavailable(RuntimeError):

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,18 +119,39 @@ def _copy_jars_with_maven(target: Path) -> None:
 
 def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
     """The broker's configuration: one KRaft node (broker + controller) on loopback ports."""
+    return node_properties(
+        1, port, controller_port, f"1@127.0.0.1:{controller_port}", data_dir, SINGLE_NODE_SETTINGS
+    )
+
+
+def node_properties(
+    node_id: int,
+    port: int,
+    controller_port: int,
+    voters: str,
+    data_dir: Path,
+    defaults: Mapping[str, str],
+    extra_listeners: Mapping[str, int] | None = None,
+) -> str:
+    """One KRaft node (broker + controller) on loopback ports, one of the quorum ``voters``;
+    ``extra_listeners`` (security protocol -> port) listen beside PLAINTEXT."""
+    extra = extra_listeners or {}
+    added = "".join(f",{name}://127.0.0.1:{extra_port}" for name, extra_port in extra.items())
     settings = {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "node.id": str(node_id),
+        "controller.quorum.voters": voters,
+        "listeners": (
+            f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}{added}"
+        ),
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}{added}",
         # Brokers must talk over PLAINTEXT, not CONTROLLER, or transaction commits hang.
         "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+        + "".join(f",{name}:{name}" for name in extra),
         "log.dirs": str(data_dir),
-        **SINGLE_NODE_SETTINGS,
+        **defaults,
     }
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
@@ -143,22 +164,36 @@ class LocalBroker:
     process: subprocess.Popen[bytes]
     log_path: Path
     stopped_cleanly: bool | None = None  # set by stop(): False if it had to be killed
+    log_start: int = 0  # where this process's lines begin (a restarted node appends to its log)
+    stop_requested: bool = False  # request_stop() sent SIGTERM
+
+    def log_text(self) -> str:
+        """What this process has logged so far."""
+        with self.log_path.open("rb") as log:
+            log.seek(self.log_start)
+            return log.read().decode("utf-8", errors="replace")
 
     def last_log_lines(self, count: int = 5) -> str:
-        lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = self.log_text().splitlines()
         return " | ".join(line.strip() for line in lines[-count:]) or "(empty log)"
 
     def log_says_started(self) -> bool:
-        return STARTED_LINE in self.log_path.read_text(encoding="utf-8", errors="replace")
+        return STARTED_LINE in self.log_text()
+
+    def request_stop(self) -> None:
+        """Send SIGTERM (a controlled shutdown) without waiting; ``stop()`` waits."""
+        if self.process.poll() is None and not self.stop_requested:
+            self.process.send_signal(signal.SIGTERM)
+            self.stop_requested = True
 
     def stop(self) -> bool:
         """SIGTERM (a controlled shutdown), then SIGKILL if that takes too long. True if clean."""
         if self.stopped_cleanly is not None:
             return self.stopped_cleanly  # stopped before
-        if self.process.poll() is not None:
+        if self.process.poll() is not None and not self.stop_requested:
             self.stopped_cleanly = False  # it had already died
             return False
-        self.process.send_signal(signal.SIGTERM)
+        self.request_stop()
         try:
             self.process.wait(timeout=STOP_TIMEOUT_S)
             self.stopped_cleanly = True
@@ -170,8 +205,18 @@ class LocalBroker:
 
 
 @contextmanager
-def local_broker(port: int | None = None) -> Iterator[LocalBroker]:
-    """Start a broker from the cached jars on ``port`` (default: a free one); stop it on exit."""
+def local_broker(
+    port: int | None = None,
+    *,
+    extra_listeners: Mapping[str, int] | None = None,
+    extra_settings: Mapping[str, str] | None = None,
+) -> Iterator[LocalBroker]:
+    """Start a broker from the cached jars on ``port`` (default: a free one); stop it on exit.
+
+    ``extra_listeners`` (security protocol -> port, say ``{"SASL_PLAINTEXT": 9094}``) listen
+    beside PLAINTEXT on 127.0.0.1; ``extra_settings`` are added to the broker's properties (what
+    such a listener needs, say its JAAS config). Both are for tests.
+    """
     if port is not None and port_in_use(port):
         raise BrokerUnavailable(f"127.0.0.1:{port} is already in use (another broker running?)")
     version = java_major_version()
@@ -182,7 +227,17 @@ def local_broker(port: int | None = None) -> Iterator[LocalBroker]:
     port = port if port is not None else free_port()
     with tempfile.TemporaryDirectory(prefix="faust-katas-kafka-") as work:
         properties = Path(work) / "server.properties"
-        properties.write_text(server_properties(port, free_port(), Path(work) / "data"))
+        controller_port = free_port()
+        text = node_properties(
+            1,
+            port,
+            controller_port,
+            f"1@127.0.0.1:{controller_port}",
+            Path(work) / "data",
+            {**SINGLE_NODE_SETTINGS, **(extra_settings or {})},
+            extra_listeners or {},
+        )
+        properties.write_text(text)
         _format_storage(libs, properties)
         broker = _launch(libs, properties, port)
         try:
@@ -192,34 +247,39 @@ def local_broker(port: int | None = None) -> Iterator[LocalBroker]:
             broker.stop()
 
 
-def _java_command(libs: Path, *arguments: str) -> list[str]:
+def _java_command(libs: Path, *arguments: str, heap: str = "512m") -> list[str]:
     # The JVM expands the quoted '*' itself: every jar in the directory is on the classpath.
     java = shutil.which("java") or "java"
     logging = f"-Dlog4j2.configurationFile={LOG4J2_CONFIG}"
     # A test broker lives for minutes: the quick C1 compiler and the serial GC start it in less
     # than half the time (measured: ~2.6 s instead of ~6 s to "started" on 2 cores).
     quick_start = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
-    return [java, "-Xmx512m", *quick_start, logging, "-cp", f"{libs}/*", *arguments]
+    return [java, f"-Xmx{heap}", *quick_start, logging, "-cp", f"{libs}/*", *arguments]
 
 
-def _format_storage(libs: Path, properties: Path) -> None:
+def _format_storage(libs: Path, properties: Path, cluster_id: str | None = None) -> None:
+    """Format a node's storage; the nodes of one cluster share ``cluster_id``."""
     command = _java_command(libs, "kafka.tools.StorageTool", "format")
-    command += [f"--cluster-id={new_cluster_id()}", "--config", str(properties)]
+    command += [f"--cluster-id={cluster_id or new_cluster_id()}", "--config", str(properties)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         output = (done.stdout + done.stderr).strip().splitlines() or ["no output"]
         raise BrokerUnavailable(f"formatting the broker's storage failed: {one_line(output[-1])}")
 
 
-def _launch(libs: Path, properties: Path, port: int) -> LocalBroker:
+def _launch(
+    libs: Path, properties: Path, port: int, *, heap: str = "512m", restart: bool = False
+) -> LocalBroker:
+    """Start ``kafka.Kafka``; a ``restart`` appends to the node's log instead of replacing it."""
     logs = cache_root() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     for old in sorted(logs.glob("broker-*.log"), key=lambda p: p.stat().st_mtime)[:-KEEP_LOGS]:
         old.unlink(missing_ok=True)
     log_path = logs / f"broker-{port}.log"
-    with log_path.open("wb") as log:
+    log_start = log_path.stat().st_size if restart and log_path.exists() else 0
+    with log_path.open("ab" if restart else "wb") as log:
         process = subprocess.Popen(
-            _java_command(libs, "kafka.Kafka", str(properties)),
+            _java_command(libs, "kafka.Kafka", str(properties), heap=heap),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -227,11 +287,11 @@ def _launch(libs: Path, properties: Path, port: int) -> LocalBroker:
             start_new_session=True,
             preexec_fn=_die_with_parent if _can_tie_to_parent() else None,
         )
-    return LocalBroker(f"127.0.0.1:{port}", process, log_path)
+    return LocalBroker(f"127.0.0.1:{port}", process, log_path, log_start=log_start)
 
 
-def _wait_until_ready(broker: LocalBroker) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
+def _wait_until_ready(broker: LocalBroker, timeout: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
     while not broker.log_says_started():
         if broker.process.poll() is not None:
             raise BrokerUnavailable(
@@ -240,7 +300,7 @@ def _wait_until_ready(broker: LocalBroker) -> None:
             )
         if time.monotonic() > deadline:
             raise BrokerUnavailable(
-                f"the local broker did not start within {START_TIMEOUT_S:.0f} s: "
+                f"the local broker did not start within {timeout:.0f} s: "
                 f"{one_line(broker.last_log_lines(), 600)} (full log: {broker.log_path})"
             )
         time.sleep(0.2)
