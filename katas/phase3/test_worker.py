@@ -1,8 +1,9 @@
 """Where is the table data actually stored? Real workers against a real broker answer it.
 
-Each test runs the reference pipeline of phases 2 and 3 (``KATA_PHASES=2,3``): raw readings in,
-enrichment, then the counts. The counts are read back from the worker's web server (Faust's
-``/table/sensor-counts/<sensor>/`` page) and from the changelog topic itself.
+Each test runs YOUR pipeline of phases 2 and 3 (``KATA_PHASES=2,3``; the reference solutions
+only under ``--solutions``) in real workers: raw readings in, enrichment, then the counts.
+The counts are read back from the worker's web server (Faust's ``/table/sensor-counts/<sensor>/``
+page) and from the changelog topic itself.
 
 - changelog + recovery: the changelog topic is compacted and holds the latest count per sensor;
   a new worker with an EMPTY working directory gets exactly those counts back;
@@ -118,15 +119,32 @@ def worker_counts(worker: Worker, sensors: list[str]) -> dict[str, int]:
         return {}
 
 
-def wait_for(what: str, check: Callable[[], bool], worker: Worker, timeout: float = WAIT_S) -> None:
+# The rules these tests wait on, said in their failure messages.
+COUNT_RULE = (
+    "task 3.1: count_by_sensor adds one to sensor_counts[sensor_id] per enriched reading, "
+    "through the table (sensor_counts[...] = ...), so the count reaches the changelog"
+)
+HOOK_RULE = (
+    "task 3.4: after each rebalance the start-up hook logs one INFO line 'recovered <n> sensors "
+    "(<m> readings) from the changelog; partitions [<p>, ...] of <topic>', naming the "
+    "partitions of enriched-readings this worker owns as a sorted list"
+)
+
+
+def wait_for(
+    what: str, check: Callable[[], bool], worker: Worker, rule: str, timeout: float = WAIT_S
+) -> None:
+    """Until ``check()``; else fail, saying which ``rule`` the wait depends on."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         worker.check_alive()
         if check():
             return
         time.sleep(0.25)
+    hooks = recovered_lines(worker)[-2:]
     raise AssertionError(
-        f"waited {timeout:g} s for {what}; the worker log ends:\n{worker.log_tail()}"
+        f"waited {timeout:g} s for {what}. The rule it depends on: {rule}. The worker's last "
+        f"start-up hook lines: {hooks or 'none'}; its log ends:\n{worker.log_tail()}"
     )
 
 
@@ -190,6 +208,7 @@ def test_the_changelog_holds_the_counts_and_a_fresh_worker_recovers_them(
             "the first worker to count every reading",
             lambda: worker_counts(worker, sensors) == dict(expected),
             worker,
+            COUNT_RULE,
         )
     # SIGTERM: a clean stop. Its memory is gone; only Kafka remains.
 
@@ -204,7 +223,7 @@ def test_the_changelog_holds_the_counts_and_a_fresh_worker_recovers_them(
     )
 
     with running_worker(env, second, phases="2,3") as fresh:  # an empty working directory
-        wait_for("the start-up hook's line", lambda: bool(recovered_lines(fresh)), fresh)
+        wait_for("the start-up hook's line", lambda: bool(recovered_lines(fresh)), fresh, HOOK_RULE)
         got = worker_counts(fresh, sensors)
         lines = recovered_lines(fresh)
     assert got == dict(expected), (
@@ -237,6 +256,7 @@ def test_a_crash_mid_stream_never_undercounts(
             "the warm-up",
             lambda: at_least(expected_counts(warm_up))(worker_counts(worker, sensors)),
             worker,
+            COUNT_RULE,
         )
         asyncio.run(produce(servers, source, rest))
         time.sleep(0.5)  # mid-stream: the worker is busy with `rest`
@@ -248,6 +268,7 @@ def test_a_crash_mid_stream_never_undercounts(
             "the restarted worker to finish the stream",
             lambda: at_least(expected)(worker_counts(restarted, sensors)),
             restarted,
+            COUNT_RULE,
         )
         time.sleep(3.0)  # let duplicates still in flight arrive
         got = worker_counts(restarted, sensors)
@@ -303,7 +324,7 @@ def test_a_second_worker_takes_over_when_one_is_killed(
     dir_b.mkdir()
 
     with running_worker(env, dir_a, phases="2,3") as survivor:
-        wait_for("worker A to be ready", lambda: ready(survivor), survivor)
+        wait_for("worker A to be ready", lambda: ready(survivor), survivor, "the worker starts")
         with running_worker(env, dir_b, phases="2,3") as victim:
 
             def shared() -> bool:
@@ -315,7 +336,7 @@ def test_a_second_worker_takes_over_when_one_is_killed(
                     and bool(partitions_named(theirs[-1]))
                 )
 
-            wait_for("the two workers to share the partitions", shared, victim)
+            wait_for("the two workers to share the partitions", shared, victim, HOOK_RULE)
             owned_by_a = partitions_named(recovered_lines(survivor)[-1])
             owned_by_b = partitions_named(recovered_lines(victim)[-1])
             asyncio.run(produce(servers, source, before))
@@ -325,6 +346,7 @@ def test_a_second_worker_takes_over_when_one_is_killed(
                 "the two workers to count and commit the first half",
                 lambda: asyncio.run(uncommitted(servers, isolation.app_id, streams)) == 0,
                 victim,
+                "task 3.4's worker commits as it goes: phases 2 and 3 together must keep up",
             )
             seen = len(recovered_lines(survivor))
             victim.process.kill()  # SIGKILL: no goodbye to the group
@@ -337,13 +359,19 @@ def test_a_second_worker_takes_over_when_one_is_killed(
             lines = recovered_lines(survivor)[seen:]
             return next((x for x in lines if partitions_named(x) == everything), "")
 
-        wait_for("worker A to take over every partition", lambda: bool(takeover_line()), survivor)
+        wait_for(
+            "worker A to take over every partition",
+            lambda: bool(takeover_line()),
+            survivor,
+            HOOK_RULE,
+        )
         takeover = time.monotonic() - killed
         line = takeover_line()
         wait_for(
             "worker A to finish the stream",
             lambda: at_least(expected)(worker_counts(survivor, sensors)),
             survivor,
+            COUNT_RULE,
         )
         time.sleep(3.0)  # let duplicates still in flight arrive
         got = worker_counts(survivor, sensors)
