@@ -9,6 +9,8 @@
     uv run kata broker [--port 9092]    a local Apache Kafka broker (Java 17+), Ctrl-C stops it
     uv run kata demo [--mine]           the whole pipeline on a real broker, with a summary
                [--guarantee exactly_once]
+    uv run kata crash [--readings N]    your phases 2-5 under SIGKILL (exactly_once): a table
+                                        of what each kill did, and which rule broke
 
 Errors are one line on stderr: exit 2 for a usage error, 1 for anything else.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -26,6 +29,7 @@ from rich.console import Console
 
 from app.cli_support import port_number, positive_int
 from kata_engine import switch
+from kata_engine.broker import BrokerUnavailable
 from kata_engine.broker.common import START_ENV
 from kata_engine.manifest import Manifest, ManifestError, Task, load, repository_root
 from kata_engine.progress import show, task_progress
@@ -116,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=90,
         help="seconds to wait for every outcome before giving up (90)",
     )
+    crash = commands.add_parser(
+        "crash",
+        help="SIGKILL your pipeline (phases 2-5, exactly_once) three times and check the outputs",
+    )
+    crash.add_argument(
+        "--readings", type=positive_int, default=6000, help="readings to send (6000)"
+    )
     return parser
 
 
@@ -150,6 +161,8 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         return _broker(arguments.port)
     if command == "demo":
         return _demo(arguments)
+    if command == "crash":
+        return _crash(solutions, arguments.readings)
     manifest = load(root, check_files=command not in ("reset", "hint"))
     if command == "status":
         return _status(manifest, solutions, arguments.with_kafka)
@@ -307,6 +320,32 @@ def _demo(arguments: argparse.Namespace) -> int:
         return demo(options, Console(), Console(stderr=True))
     except DemoError as exc:
         raise CommandError(str(exc)) from None
+
+
+def _crash(solutions: bool, readings: int) -> int:
+    from kata_engine.crash import CrashError, crash, meeting_line, table
+
+    which = "the reference solutions" if solutions else "your code"
+    print(f"kata crash: {which}, phases 2-5, exactly_once, {readings} readings, 3 SIGKILLs")
+    started = time.monotonic()
+    try:
+        meeting, verdict = crash(solutions, readings, lambda line: print(line, flush=True))
+    except (CrashError, BrokerUnavailable) as exc:
+        raise CommandError(str(exc)) from None
+    print()
+    print(meeting_line(meeting))
+    print("stage 2:")
+    for line in table(verdict):
+        print(line)
+    failures = [f"stage 1: {f}" for f in meeting.failures()]
+    failures += [f"stage 2: {f}" for f in verdict.failures()]
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    print(
+        f"{'all accounted for, nothing twice' if not failures else 'not exactly once'}; "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    return 0 if not failures else RUNTIME_ERROR
 
 
 def _broker(port: int) -> int:
