@@ -19,7 +19,11 @@ import importlib.util
 import os
 import sys
 
-from app.faust_app import app
+try:
+    from app.faust_app import app
+except ValueError as error:  # app/config.py refused the environment: one line, no traceback
+    print(f"app.main: bad configuration: {error}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 __all__ = ["PHASE_MODULES", "app", "load_phases", "selected_phases"]
 

@@ -159,6 +159,8 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     command: str = arguments.command
     if command == "broker":
         return _broker(arguments.port)
+    if command in ("demo", "crash"):
+        _check_configuration()
     if command == "demo":
         return _demo(arguments)
     if command == "crash":
@@ -175,6 +177,14 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     if command == "reset":
         return _reset(manifest, _task(manifest, arguments.task), arguments.yes)
     raise UsageError(f"unknown command {command!r}")
+
+
+def _check_configuration() -> None:
+    """The environment app/config.py reads, checked before anything imports it (one line)."""
+    try:
+        import app.config  # noqa: F401  # reads the environment at import
+    except ValueError as exc:
+        raise UsageError(f"bad configuration: {exc}") from None
 
 
 def _task(manifest: Manifest, task_id: str) -> Task:
@@ -205,9 +215,35 @@ def _status(manifest: Manifest, solutions: bool, with_kafka: bool) -> int:
         solutions=solutions,
         markexpr=None,
         env=_broker_env(with_kafka),
+        on_start=_ProgressLines(manifest),
     )
+    print(flush=True)
     show(Console(), manifest, task_progress(manifest, run.report))
     return 0
+
+
+class _ProgressLines:
+    """While kata status runs: a line per task as its tests start, and one per test module.
+
+    Integration tests take up to minutes each: the learner sees which one is running.
+    """
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.started = time.monotonic()
+        self.task: str | None = None
+        self.module: str | None = None
+
+    def __call__(self, nodeid: str) -> None:
+        module = nodeid.partition("::")[0]
+        task = self.manifest.task_for_test(module)
+        elapsed = f"{time.monotonic() - self.started:5.0f} s"
+        if task is not None and task.id != self.task:
+            self.task, self.module = task.id, None
+            print(f"{elapsed}  task {task.id}  {task.title}", flush=True)
+        if module != self.module:
+            self.module = module
+            print(f"{elapsed}    {module}", flush=True)
 
 
 def _hint(task: Task, level: int) -> int:

@@ -4,6 +4,7 @@ Options:
   --solutions        run the tests against ``solutions/`` instead of your ``katas/phaseN`` modules
   --require-kafka    a kafka test that cannot get a broker fails instead of skipping (CI uses this)
   --kata-report PATH write per-test outcomes as JSON (``kata status`` and the integrity tests)
+  --kata-progress PATH  with --kata-report: each test's node id as it starts (a live display)
   --only-stub TASK   (maintainers) the solutions everywhere except TASK's stub, to prove that
                      the task's tests fail for the task's own reason
 
@@ -64,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write per-test outcomes (and which stub is not done) as JSON to PATH",
     )
     group.addoption(
+        "--kata-progress",
+        default=None,
+        metavar="PATH",
+        help="append the node id of every test as it starts to PATH (kata status shows it)",
+    )
+    group.addoption(
         "--only-stub",
         default=None,
         metavar="TASK",
@@ -93,7 +100,12 @@ def pytest_configure(config: pytest.Config) -> None:
         _keep_stub(config, only_stub)
     report_path = config.getoption("--kata-report")
     if report_path:
-        writer = ReportWriter(Path(report_path).resolve(), switch.current())
+        progress = config.getoption("--kata-progress")
+        writer = ReportWriter(
+            Path(report_path).resolve(),
+            switch.current(),
+            Path(progress).resolve() if progress else None,
+        )
         config.pluginmanager.register(writer, "kata-report")
 
 
