@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import shutil
 import signal
@@ -331,6 +332,10 @@ def _env(stage: str, settings: dict[str, str], solutions: bool) -> dict[str, str
 
 def crash(solutions: bool, readings: int, say: Callable[[str], None]) -> tuple[Verdict, Verdict]:
     """Both stages on the learner's code (or the solutions): the agents meet, then the kills."""
+    # aiokafka logs the retries it recovers from by itself (a new topic's leader moving):
+    # noise here; a failure that matters reaches us as an exception.
+    logging.getLogger("aiokafka").addHandler(logging.NullHandler())
+    logging.getLogger("aiokafka").propagate = False
     meet_env = _env("meet", MEET_SETTINGS, solutions)
     crash_env = _env("crash", SETTINGS, solutions)
     workdir = Path(tempfile.mkdtemp(prefix="kata-crash-"))
