@@ -42,6 +42,9 @@ from kata_engine.worker import (
     running_worker,
 )
 
+# The phases the workers load. A stub left in any of their tasks fails these tests at once,
+# before a broker is asked for (the kata plugin reads this name).
+KATA_PHASES = "2,3"
 PARTITIONS = 4
 SENSORS = 20
 WAIT_S = 90.0  # a guard against a hang, not a performance assertion
@@ -51,29 +54,6 @@ MALFORMED = b'{"sensor_id": "sensor-001", "temperature": "hot"}'  # a dead lette
 # waits. The broker accepts 6 s at the least (group.min.session.timeout.ms); the heartbeat must
 # come several times per session. Faust reads both from the environment. README: "Settings".
 FAST_FAILOVER = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
-
-
-async def prove_the_tasks_are_done() -> None:
-    """Fail in milliseconds, with the stub's own message, before any broker or worker starts."""
-    from app.faust_app import app
-    from kata_engine.testing import prepared_app, record_forwards, run_agent, run_timer_once
-    from katas.phase2.test_worker import prove_the_tasks_are_done as prove_phase_2
-    from katas.phase3.counting import count_by_sensor
-    from katas.phase3.lifecycle import log_recovered_counts, report_totals
-    from katas.phase3.status_counts import count_by_status
-    from katas.phase3.test_counting import enriched
-    from katas.phase3.threshold import log_busy_sensors
-
-    await prove_phase_2()
-    async with prepared_app(app):
-        async with run_agent(count_by_sensor) as run:
-            await run.put(enriched("sensor-a"), key="sensor-a")
-        with record_forwards():
-            async with run_agent(count_by_status) as run:
-                await run.put(enriched("sensor-a"), key="sensor-a")
-        await run_timer_once(log_busy_sensors)
-        await run_timer_once(report_totals)
-        await log_recovered_counts(app)
 
 
 def readings(count: int, seed: int) -> list[tuple[bytes, bytes]]:
@@ -191,7 +171,6 @@ async def changelog_state(servers: str, topic: str) -> tuple[str, dict[str, int]
 def test_the_changelog_holds_the_counts_and_a_fresh_worker_recovers_them(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    asyncio.run(prove_the_tasks_are_done())
     isolation: KafkaIsolation = request.getfixturevalue("kafka_isolation")
     servers = isolation.bootstrap_servers
     source, env = setup_topics(isolation)
@@ -202,7 +181,7 @@ def test_the_changelog_holds_the_counts_and_a_fresh_worker_recovers_them(
     first.mkdir()
     second.mkdir()
 
-    with running_worker(env, first, phases="2,3") as worker:
+    with running_worker(env, first, phases=KATA_PHASES) as worker:
         asyncio.run(produce(servers, source, events))
         wait_for(
             "the first worker to count every reading",
@@ -222,7 +201,7 @@ def test_the_changelog_holds_the_counts_and_a_fresh_worker_recovers_them(
         f"the latest value per key in {changelog} is {latest}; expected the counts {dict(expected)}"
     )
 
-    with running_worker(env, second, phases="2,3") as fresh:  # an empty working directory
+    with running_worker(env, second, phases=KATA_PHASES) as fresh:  # an empty working directory
         wait_for("the start-up hook's line", lambda: bool(recovered_lines(fresh)), fresh, HOOK_RULE)
         got = worker_counts(fresh, sensors)
         lines = recovered_lines(fresh)
@@ -241,7 +220,6 @@ def test_the_changelog_holds_the_counts_and_a_fresh_worker_recovers_them(
 def test_a_crash_mid_stream_never_undercounts(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    asyncio.run(prove_the_tasks_are_done())
     isolation: KafkaIsolation = request.getfixturevalue("kafka_isolation")
     servers = isolation.bootstrap_servers
     source, env = setup_topics(isolation)
@@ -250,7 +228,7 @@ def test_a_crash_mid_stream_never_undercounts(
     expected = expected_counts(warm_up) + expected_counts(rest)
     sensors = sorted(expected)
 
-    with running_worker(env, tmp_path, phases="2,3") as worker:
+    with running_worker(env, tmp_path, phases=KATA_PHASES) as worker:
         asyncio.run(produce(servers, source, warm_up))
         wait_for(
             "the warm-up",
@@ -263,7 +241,7 @@ def test_a_crash_mid_stream_never_undercounts(
         worker.process.kill()  # SIGKILL: no commit, no flush, no goodbye
         worker.process.wait(timeout=10)
 
-    with running_worker(env, tmp_path, phases="2,3") as restarted:
+    with running_worker(env, tmp_path, phases=KATA_PHASES) as restarted:
         wait_for(
             "the restarted worker to finish the stream",
             lambda: at_least(expected)(worker_counts(restarted, sensors)),
@@ -309,7 +287,6 @@ async def uncommitted(servers: str, group: str, topics: list[str]) -> int:
 def test_a_second_worker_takes_over_when_one_is_killed(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    asyncio.run(prove_the_tasks_are_done())
     isolation: KafkaIsolation = request.getfixturevalue("kafka_isolation")
     servers = isolation.bootstrap_servers
     source, env = setup_topics(isolation)
@@ -323,9 +300,9 @@ def test_a_second_worker_takes_over_when_one_is_killed(
     dir_a.mkdir()
     dir_b.mkdir()
 
-    with running_worker(env, dir_a, phases="2,3") as survivor:
+    with running_worker(env, dir_a, phases=KATA_PHASES) as survivor:
         wait_for("worker A to be ready", lambda: ready(survivor), survivor, "the worker starts")
-        with running_worker(env, dir_b, phases="2,3") as victim:
+        with running_worker(env, dir_b, phases=KATA_PHASES) as victim:
 
             def shared() -> bool:
                 mine, theirs = recovered_lines(survivor), recovered_lines(victim)
