@@ -104,7 +104,7 @@ MEET_SETTINGS = {
 }
 MEET_SENSORS = 60  # per partition: a tick's close awaits one delivery per sensor
 MEET_BURSTS = 10  # per partition
-MEET_NO_CLOSE_S = 15.0  # no aggregate of a burst by then: send the next one all the same
+MEET_NO_CLOSE_S = 8.0  # no aggregate of a burst by then: send the next one all the same
 
 
 class CrashError(Exception):
