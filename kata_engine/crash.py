@@ -299,10 +299,11 @@ class Verdict:
             found.append(
                 f"windows emitted with a wrong count ({len(self.windows_wrong)}, e.g. "
                 f"{self.windows_wrong[:3]}) or never ({len(self.windows_missing)}, e.g. "
-                f"{self.windows_missing[:3]}) (task 4.5: both agents hold "
-                "partition_lock(partition) for an event's whole work; a reading folded while "
-                "a tick's close awaits the broker is lost when the close writes its stale "
-                "state back)"
+                f"{self.windows_missing[:3]}) (task 4.5: every window is emitted once with "
+                "every reading folded into it. Both agents hold partition_lock(partition) for "
+                "an event's whole work: a reading folded while a tick's close awaits the "
+                "broker is lost when the close writes its stale state back. And a partition's "
+                "windows close when that partition's own horizon passes them)"
             )
         if self.counts_wrong:
             sample = dict(list(self.counts_wrong.items())[:3])
