@@ -19,8 +19,13 @@ import importlib.util
 import os
 import sys
 
+try:
+    from app.faust_app import app
+except ValueError as error:  # app/config.py refused the environment: one line, no traceback
+    print(f"app.main: bad configuration: {error}", file=sys.stderr)
+    raise SystemExit(2) from None
+
 from app.dashboard import pages as dashboard_pages  # the live page, /dashboard/
-from app.faust_app import app
 
 __all__ = ["PHASE_MODULES", "app", "dashboard_pages", "load_phases", "selected_phases"]
 

@@ -10,6 +10,8 @@
                        [--nodes 3]      ... or a three-node cluster on 9092, 9093, 9094
     uv run kata demo [--mine]           the whole pipeline on a real broker, with a summary
                [--guarantee exactly_once] [--dashboard]
+    uv run kata crash [--readings N]    your phases 2-5 under SIGKILL (exactly_once): a table
+                                        of what each kill did, and which rule broke
 
 Errors are one line on stderr: exit 2 for a usage error, 1 for anything else.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -27,6 +30,7 @@ from rich.console import Console
 
 from app.cli_support import port_number, positive_int
 from kata_engine import switch
+from kata_engine.broker import BrokerUnavailable
 from kata_engine.broker.common import START_ENV, node_count
 from kata_engine.manifest import Manifest, ManifestError, Task, load, repository_root
 from kata_engine.progress import show, task_progress
@@ -128,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=90,
         help="seconds to wait for every outcome before giving up (90)",
     )
+    crash = commands.add_parser(
+        "crash",
+        help="SIGKILL your pipeline (phases 2-5, exactly_once) three times and check the outputs",
+    )
+    crash.add_argument(
+        "--readings", type=positive_int, default=6000, help="readings to send (6000)"
+    )
     return parser
 
 
@@ -160,8 +171,12 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     command: str = arguments.command
     if command == "broker":
         return _broker(arguments.port, arguments.nodes)
+    if command in ("demo", "crash"):
+        _check_configuration()
     if command == "demo":
         return _demo(arguments)
+    if command == "crash":
+        return _crash(solutions, arguments.readings)
     manifest = load(root, check_files=command not in ("reset", "hint"))
     if command == "status":
         return _status(manifest, solutions, arguments.with_kafka)
@@ -174,6 +189,14 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     if command == "reset":
         return _reset(manifest, _task(manifest, arguments.task), arguments.yes)
     raise UsageError(f"unknown command {command!r}")
+
+
+def _check_configuration() -> None:
+    """The environment app/config.py reads, checked before anything imports it (one line)."""
+    try:
+        import app.config  # noqa: F401  # reads the environment at import
+    except ValueError as exc:
+        raise UsageError(f"bad configuration: {exc}") from None
 
 
 def _task(manifest: Manifest, task_id: str) -> Task:
@@ -204,9 +227,35 @@ def _status(manifest: Manifest, solutions: bool, with_kafka: bool) -> int:
         solutions=solutions,
         markexpr=None,
         env=_broker_env(with_kafka),
+        on_start=_ProgressLines(manifest),
     )
+    print(flush=True)
     show(Console(), manifest, task_progress(manifest, run.report))
     return 0
+
+
+class _ProgressLines:
+    """While kata status runs: a line per task as its tests start, and one per test module.
+
+    Integration tests take up to minutes each: the learner sees which one is running.
+    """
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.started = time.monotonic()
+        self.task: str | None = None
+        self.module: str | None = None
+
+    def __call__(self, nodeid: str) -> None:
+        module = nodeid.partition("::")[0]
+        task = self.manifest.task_for_test(module)
+        elapsed = f"{time.monotonic() - self.started:5.0f} s"
+        if task is not None and task.id != self.task:
+            self.task, self.module = task.id, None
+            print(f"{elapsed}  task {task.id}  {task.title}", flush=True)
+        if module != self.module:
+            self.module = module
+            print(f"{elapsed}    {module}", flush=True)
 
 
 def _hint(task: Task, level: int) -> int:
@@ -320,6 +369,32 @@ def _demo(arguments: argparse.Namespace) -> int:
         return demo(options, Console(), Console(stderr=True))
     except DemoError as exc:
         raise CommandError(str(exc)) from None
+
+
+def _crash(solutions: bool, readings: int) -> int:
+    from kata_engine.crash import CrashError, crash, meeting_line, table
+
+    which = "the reference solutions" if solutions else "your code"
+    print(f"kata crash: {which}, phases 2-5, exactly_once, {readings} readings, 3 SIGKILLs")
+    started = time.monotonic()
+    try:
+        meeting, verdict = crash(solutions, readings, lambda line: print(line, flush=True))
+    except (CrashError, BrokerUnavailable) as exc:
+        raise CommandError(str(exc)) from None
+    print()
+    print(meeting_line(meeting))
+    print("stage 2:")
+    for line in table(verdict):
+        print(line)
+    failures = [f"stage 1: {f}" for f in meeting.failures()]
+    failures += [f"stage 2: {f}" for f in verdict.failures()]
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    print(
+        f"{'all accounted for, nothing twice' if not failures else 'not exactly once'}; "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    return 0 if not failures else RUNTIME_ERROR
 
 
 def _broker(port: int, nodes: int) -> int:

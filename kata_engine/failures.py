@@ -106,9 +106,11 @@ def _owner(path: str, manifest: Manifest) -> Task | None:
 def untouched_stub_message(path: Path) -> str | None:
     """The message of the first function in ``path`` that is still its stub, else None.
 
-    A function is still a stub when its body (after the docstring) is nothing but
-    ``raise NotImplementedError("task N.M: ...")``. A file that cannot be read or parsed gives
-    None: running the test then reports the real problem.
+    A function is still a stub when its body, after the docstring and any ``_ = ...`` line
+    (the stubs name what the learner will need that way), is nothing but
+    ``raise NotImplementedError("task N.M: ...")``, or an agent's ``async for`` (or ``for``)
+    loop whose body is that raise, and possibly the ``yield`` that makes it a generator. A file
+    that cannot be read or parsed gives None: running the test then reports the real problem.
     """
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -116,18 +118,45 @@ def untouched_stub_message(path: Path) -> str | None:
         return None
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            message = _stub_raise(node.body)
+            message = _stub_body(node.body)
             if message is not None:
                 return message
     return None
 
 
-def _stub_raise(body: list[ast.stmt]) -> str | None:
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]  # the docstring
-    if len(body) != 1 or not isinstance(body[0], ast.Raise):
+def _essential(body: list[ast.stmt]) -> list[ast.stmt]:
+    """``body`` without its docstring, ``_ = ...`` lines and bare ``yield`` statements."""
+    kept: list[ast.stmt] = []
+    for index, statement in enumerate(body):
+        if (
+            index == 0
+            and isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Constant)
+        ):
+            continue  # the docstring
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and statement.targets[0].id == "_"
+        ):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Yield):
+            continue
+        kept.append(statement)
+    return kept
+
+
+def _stub_body(body: list[ast.stmt]) -> str | None:
+    essential = _essential(body)
+    if len(essential) != 1:
         return None
-    raised = body[0].exc
+    statement = essential[0]
+    if isinstance(statement, ast.For | ast.AsyncFor) and not statement.orelse:
+        return _stub_body(statement.body)
+    if not isinstance(statement, ast.Raise):
+        return None
+    raised = statement.exc
     if not (isinstance(raised, ast.Call) and isinstance(raised.func, ast.Name)):
         return None
     if raised.func.id != "NotImplementedError" or len(raised.args) != 1:

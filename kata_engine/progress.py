@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress_bar import ProgressBar
 from rich.text import Text
 
-from kata_engine.manifest import Manifest, Task
+from kata_engine.manifest import Manifest, Task, task_sort_key
 from kata_engine.report import PASSED, SKIPPED, RunReport
 
 BAR_WIDTH = 20
@@ -36,6 +36,8 @@ class TaskProgress:
     passed: int
     total: int
     detail: str  # one line: what is failing, or why nothing ran
+    # Node id of the task's first test that fails in the learner's code (not at a stub).
+    first_failure: str | None = None
 
     def describe(self) -> str:
         if self.state is State.DONE:
@@ -69,14 +71,19 @@ def _one(task: Task, report: RunReport) -> TaskProgress:
     if passed == len(records):
         return TaskProgress(task, State.DONE, passed, total, "")
     failing = [record for record in records if record.outcome != PASSED]
-    waiting_for = sorted({r.stub_task for r in failing if r.not_implemented and r.stub_task})
-    if waiting_for and waiting_for != [task.id]:
+    stubs = {r.stub_task for r in failing if r.not_implemented and r.stub_task}
+    # Another task's stub stops some tests; the task's own stub is simply "to do".
+    waiting_for = sorted(stubs - {task.id}, key=task_sort_key)
+    own_failures = [r for r in failing if not (r.not_implemented and r.stub_task != task.id)]
+    first = (own_failures or failing)[0]
+    if waiting_for:
         detail = f"— waits for task {', '.join(waiting_for)}"
-    elif waiting_for:
+    elif stubs:
         detail = ""
     else:
-        detail = f"— first failure: {failing[0].nodeid.split('::', 1)[-1]}"
-    return TaskProgress(task, State.TODO, passed, total, detail)
+        detail = f"— first failure: {first.nodeid}"
+    real = None if first.not_implemented else first.nodeid  # a failure of the learner's code
+    return TaskProgress(task, State.TODO, passed, total, detail, real)
 
 
 def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
@@ -151,7 +158,11 @@ def render(
             lines.append("      start a broker (docker compose up -d, or uv run kata broker),")
             lines.append("      then run uv run kata status again")
         else:
-            lines.append(f"      edit {task.stub}, run: uv run pytest {task.tests[0]}")
+            failing = upcoming.first_failure
+            test_file = failing.split("::", 1)[0] if failing else task.tests[0]
+            if failing:
+                lines.append(f"      failing: {failing}")
+            lines.append(f"      edit {task.stub}, run: uv run pytest {test_file}")
             lines.append(f"      stuck? uv run kata hint {task.id}")
     elif total_done == total:
         lines.append("All tasks done. Well played.")

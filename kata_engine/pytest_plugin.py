@@ -4,6 +4,7 @@ Options:
   --solutions        run the tests against ``solutions/`` instead of your ``katas/phaseN`` modules
   --require-kafka    a kafka test that cannot get a broker fails instead of skipping (CI uses this)
   --kata-report PATH write per-test outcomes as JSON (``kata status`` and the integrity tests)
+  --kata-progress PATH  with --kata-report: each test's node id as it starts (a live display)
   --only-stub TASK   (maintainers) the solutions everywhere except TASK's stub, to prove that
                      the task's tests fail for the task's own reason
 
@@ -64,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write per-test outcomes (and which stub is not done) as JSON to PATH",
     )
     group.addoption(
+        "--kata-progress",
+        default=None,
+        metavar="PATH",
+        help="append the node id of every test as it starts to PATH (kata status shows it)",
+    )
+    group.addoption(
         "--only-stub",
         default=None,
         metavar="TASK",
@@ -93,7 +100,12 @@ def pytest_configure(config: pytest.Config) -> None:
         _keep_stub(config, only_stub)
     report_path = config.getoption("--kata-report")
     if report_path:
-        writer = ReportWriter(Path(report_path).resolve(), switch.current())
+        progress = config.getoption("--kata-progress")
+        writer = ReportWriter(
+            Path(report_path).resolve(),
+            switch.current(),
+            Path(progress).resolve() if progress else None,
+        )
         config.pluginmanager.register(writer, "kata-report")
 
 
@@ -151,8 +163,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    # A kafka test of a task whose stub is untouched fails at once, before any fixture asks
-    # the broker chain for a broker (which may start a JVM or pull an image first).
+    # A kafka test of a task whose stub (or a stub of a phase its worker loads) is untouched
+    # fails at once, before any fixture asks the broker chain for a broker (which may start a
+    # JVM or pull an image first). The one "fail fast before a broker" mechanism.
     manifest = _manifest(item.config)
     if manifest is None or item.get_closest_marker("kafka") is None:
         return
@@ -161,9 +174,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     task = manifest.task_for_test(item.path)
     if task is None:
         return
-    message = untouched_stub_message(manifest.root / task.stub)
-    if message is not None:
-        raise NotImplementedError(message)
+    for needed in _needed_tasks(manifest, task, item):
+        message = untouched_stub_message(manifest.root / needed.stub)
+        if message is not None:
+            raise NotImplementedError(message)
+
+
+def _needed_tasks(manifest: Manifest, task: Task, item: pytest.Item) -> list[Task]:
+    """The tasks a kafka test needs done: its own, and every task of the phases its worker runs.
+
+    A test module that starts workers says which phases they load in ``KATA_PHASES`` ("2,3"):
+    any stub left in those phases would crash the worker's agents.
+    """
+    phases = getattr(getattr(item, "module", None), "KATA_PHASES", "")
+    wanted = {int(part) for part in str(phases).split(",") if part.strip().isdigit()}
+    needed = [t for t in manifest.tasks() if t.phase in wanted or t.id == task.id]
+    return sorted(needed, key=lambda t: task_sort_key(t.id))
 
 
 def _wants_tracebacks(config: pytest.Config) -> bool:

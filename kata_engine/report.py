@@ -74,10 +74,16 @@ class RunReport:
 class ReportWriter:
     """A pytest plugin object that records outcomes and writes them at session end."""
 
-    def __init__(self, path: Path, implementation: str) -> None:
+    def __init__(self, path: Path, implementation: str, progress: Path | None = None) -> None:
         self.path = path
         self.report = RunReport(implementation)
         self._by_nodeid: dict[str, OutcomeRecord] = {}
+        self.progress = progress  # one line per test as it starts, for a live display
+
+    def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
+        if self.progress is not None:
+            with self.progress.open("a", encoding="utf-8") as lines:
+                lines.write(nodeid + "\n")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         outcome = _outcome(report)

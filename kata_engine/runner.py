@@ -10,7 +10,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,11 +39,13 @@ def run_pytest(
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     timeout: float | None = 600,
+    on_start: Callable[[str], None] | None = None,
 ) -> PytestRun:
     """Run ``pytest targets`` in ``root`` and return the parsed report.
 
     ``solutions`` tests the reference modules, otherwise the learner's.
-    ``markexpr`` defaults to leaving the broker-backed tests out.
+    ``markexpr`` defaults to leaving the broker-backed tests out. ``on_start`` is called with
+    each test's node id as it starts (from the run's progress file, polled).
     """
     child_env = dict(os.environ if env is None else env)
     child_env[switch.ENV_VAR] = switch.SOLUTIONS if solutions else switch.LEARNER
@@ -56,16 +59,11 @@ def run_pytest(
         if markexpr:
             command += ["-m", markexpr]
         command += list(extra_args)
+        progress = Path(scratch) / "progress.txt"
+        if on_start is not None:
+            command.append(f"--kata-progress={progress}")
         try:
-            completed = subprocess.run(
-                command,
-                cwd=root,
-                env=child_env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
+            completed = _run(command, root, child_env, timeout, progress, on_start)
         except subprocess.TimeoutExpired as exc:
             shown = " ".join(command)
             raise RunFailed(f"pytest did not finish within {timeout} s: {shown}") from exc
@@ -75,3 +73,42 @@ def run_pytest(
             tail = "\n".join(output.strip().splitlines()[-15:])
             raise RunFailed(f"pytest exited {completed.returncode}:\n{tail}")
         return PytestRun(RunReport.read(report_path), completed.returncode, output)
+
+
+def _run(
+    command: list[str],
+    root: Path,
+    env: Mapping[str, str],
+    timeout: float | None,
+    progress: Path,
+    on_start: Callable[[str], None] | None,
+) -> subprocess.CompletedProcess[str]:
+    if on_start is None:
+        return subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    deadline = None if timeout is None else time.monotonic() + timeout
+    seen = 0
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=err, text=True)
+        try:
+            while True:
+                finished = process.poll() is not None
+                lines = (
+                    progress.read_text(encoding="utf-8").splitlines() if progress.is_file() else []
+                )
+                for nodeid in lines[seen:]:
+                    on_start(nodeid)
+                seen = len(lines)
+                if finished:
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    raise subprocess.TimeoutExpired(command, timeout or 0)
+                time.sleep(0.2)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(command, process.returncode, out.read(), err.read())

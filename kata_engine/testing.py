@@ -398,6 +398,9 @@ class Forwarded:
     channel: str
     key: Any
     value: Any
+    # The end Faust gives the repartition topic's name ("-<group_by name>-repartition"): in a
+    # worker the topic is "<agent>-<source topic><suffix>". None: not a group_by channel.
+    suffix: str | None = None
 
 
 @contextmanager
@@ -422,22 +425,27 @@ def record_forwards() -> Iterator[list[Forwarded]]:
     wrapper_class: Any = faust.agents.agent.AgentTestWrapper
     real_stream = wrapper_class.stream
 
+    suffixes: dict[int, str] = {}  # id(derived channel) -> the suffix group_by asked for
+
     async def forward(self: Any, channel: Any, *args: Any, **kwargs: Any) -> Any:
         key = kwargs.get("key", args[0] if args else self.message.key)
         value = kwargs.get("value", args[1] if len(args) > 1 else self.message.value)
         name = channel if isinstance(channel, str) else str(getattr(channel, "label", channel))
-        forwarded.append(Forwarded(name, key, value))
+        forwarded.append(Forwarded(name, key, value, suffixes.get(id(channel))))
         return await real_forward(self, channel, *args, **kwargs)
 
-    def derive(self: Any, **_options: Any) -> Any:
+    def derive(self: Any, **options: Any) -> Any:
         # Topic overrides derive; only in-memory channels get here.
-        return faust.channels.Channel(
+        derived: Any = faust.channels.Channel(
             app=self.app,
             schema=self.schema,
             key_type=self.key_type,
             value_type=self.value_type,
             maxsize=self.maxsize,
         )
+        if options.get("suffix"):
+            suffixes[id(derived)] = str(options["suffix"])
+        return derived
 
     def first_stream(self: Any, *_args: Any, **_kwargs: Any) -> Any:
         return self._stream  # the stream the agent was given, before any group_by
@@ -451,3 +459,38 @@ def record_forwards() -> Iterator[list[Forwarded]]:
         event_class.forward = real_forward
         channel_class.derive = real_derive
         wrapper_class.stream = real_stream
+
+
+@dataclass(frozen=True)
+class ChangelogWrite:
+    """One change a table sent to its changelog topic."""
+
+    key: Any
+    value: Any
+    partition: int | None
+
+
+@contextmanager
+def record_changelog(table: Any) -> Iterator[list[ChangelogWrite]]:
+    """Record every change ``table`` sends to its changelog topic (and send it on as usual).
+
+    ``table[key] = value`` inside an agent writes the change to the changelog; a write to
+    ``table.data[key]`` changes the dict only and never reaches Kafka: a restarted worker would
+    not get it back. Faust sends changelog records with ``changelog_topic.send_soon``; this
+    wraps that one method of this one topic object (as an instance attribute, removed after).
+    """
+    writes: list[ChangelogWrite] = []
+    topic: Any = table.changelog_topic
+    real_send_soon = topic.send_soon
+
+    def send_soon(*args: Any, **kwargs: Any) -> Any:
+        writes.append(
+            ChangelogWrite(kwargs.get("key"), kwargs.get("value"), kwargs.get("partition"))
+        )
+        return real_send_soon(*args, **kwargs)
+
+    topic.send_soon = send_soon
+    try:
+        yield writes
+    finally:
+        del topic.send_soon

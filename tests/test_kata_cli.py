@@ -150,6 +150,23 @@ def test_a_task_is_done_only_when_its_integration_test_passed_too() -> None:
     assert progress_of(integration(SKIPPED)).state is State.NOT_RUN
 
 
+def test_a_task_never_waits_for_itself() -> None:
+    stub = "katas/phase1/test_first_contact.py::test_stub"
+    own = OutcomeRecord(stub, FAILED, "1.2", not_implemented=True, stub_task="1.2")
+    earlier = OutcomeRecord(stub + "2", FAILED, "1.2", not_implemented=True, stub_task="1.1")
+    assert progress_of(own, earlier).describe() == "to do (0/2 tests pass) — waits for task 1.1"
+    assert progress_of(own).describe() == "to do (0/1 tests pass)"
+
+
+def test_next_names_the_file_and_test_that_fail() -> None:
+    # The task's first test file passes; its integration test in another file fails.
+    failing = "katas/phase1/test_other.py::test_broker"
+    progress = progress_of(unit(PASSED), OutcomeRecord(failing, FAILED, "1.2", kafka=True))
+    lines = render(load(check_files=False), [progress])
+    assert f"      failing: {failing}" in lines, lines
+    assert any("run: uv run pytest katas/phase1/test_other.py" in line for line in lines), lines
+
+
 def test_hint_gives_one_level_at_a_time(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert kata(tree, "hint", "1.2") == 0
     first = capsys.readouterr().out

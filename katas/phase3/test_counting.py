@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from app.catalogue import SensorFleet, to_bytes, valid_reading
 from app.faust_app import topics
 from app.models import EnrichedReading
-from kata_engine.testing import run_agent
+from kata_engine.testing import record_changelog, run_agent
 from katas.phase3.counting import count_by_sensor, sensor_counts
 
 SENSORS = ("sensor-a", "sensor-b", "sensor-c", "sensor-d")
@@ -80,6 +80,19 @@ async def test_a_lifetime_count_continues_from_what_the_table_holds(
         f"{sensor_counts['sensor-c']}, expected 8 (the count never resets)"
     )
     assert results == [("sensor-c", 8)], f"the agent yielded {results}; expected [('sensor-c', 8)]"
+
+
+async def test_every_change_is_written_to_the_changelog(faust_app: faust.App) -> None:
+    with record_changelog(sensor_counts) as writes:
+        await put_all(["sensor-a", "sensor-b", "sensor-a"])
+    got = [(write.key, write.value, write.partition) for write in writes]
+    expected = [("sensor-a", 1, 0), ("sensor-b", 1, 1), ("sensor-a", 2, 0)]
+    assert got == expected, (
+        f"three readings sent {got} to the changelog (key, value, partition); expected "
+        f"{expected}: change the table through `sensor_counts[sensor_id] = ...` (or +=) inside "
+        "the agent. Writing sensor_counts.data[...] changes this worker's dict only: nothing "
+        "reaches the changelog topic, and a restarted worker recovers nothing"
+    )
 
 
 async def test_the_agent_counts_enriched_readings_only(faust_app: faust.App) -> None:

@@ -11,6 +11,7 @@ import logging
 import faust
 import pytest
 
+from app.faust_app import topics
 from kata_engine.testing import run_timer_once
 from katas.phase3.counting import sensor_counts
 from katas.phase3.lifecycle import log_recovered_counts, report_totals
@@ -57,6 +58,14 @@ async def test_the_start_up_hook_logs_what_was_recovered(
     assert len(lines) == 1 and lines[0].startswith(expected), (
         f"after on_rebalance_complete the log holds {lines}; expected one line starting with "
         f"{expected!r}"
+    )
+    # Outside a worker the app owns no partition: the list is empty, but it is there.
+    whole = f"{expected}; partitions [] of {topics.enriched.get_topic_name()}"
+    assert lines[0] == whole, (
+        f"the start-up hook logged {lines[0]!r}; expected {whole!r}: the line ends with the "
+        "partitions of enriched-readings this worker owns, as a sorted Python list (none here: "
+        "no worker runs), and the topic's name. The integration tests (test_worker.py) read "
+        "that list to see which worker owns what"
     )
 
 

@@ -68,6 +68,18 @@ async def test_every_reading_is_repartitioned_by_its_status(faust_app: faust.App
     )
 
 
+async def test_the_repartition_topic_is_named_status(faust_app: faust.App) -> None:
+    _results, forwarded = await put_all([("sensor-a", "normal"), ("sensor-b", "critical")])
+    suffixes = sorted({str(item.suffix) for item in forwarded})
+    assert suffixes == ["-status-repartition"], (
+        f"group_by re-sent the readings to a topic whose name ends {suffixes}; expected "
+        "['-status-repartition']: group_by(..., name=\"status\") names the repartition topic "
+        "count_by_status-<enriched-readings>-status-repartition (README: Repartitioning). "
+        "Another name is another topic: a worker upgraded to it starts an empty one, and "
+        "what the old topic still holds is never counted"
+    )
+
+
 @hypothesis_settings(
     max_examples=30,
     deadline=None,

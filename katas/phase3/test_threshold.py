@@ -33,6 +33,16 @@ def logged_sensors(caplog: pytest.LogCaptureFixture, sensors: list[str]) -> list
     return [sensor for sensor in sensors if any(f"{sensor} " in f"{line} " for line in lines)]
 
 
+def quieter_lines(caplog: pytest.LogCaptureFixture) -> str:
+    """What the timer logged below WARNING, for the failure messages."""
+    lines = [r.getMessage() for r in caplog.records if r.levelno < logging.WARNING]
+    return (
+        f" Only lines at WARNING (logger.warning) count; below WARNING it logged {lines}."
+        if lines
+        else ""
+    )
+
+
 async def tick(caplog: pytest.LogCaptureFixture, sensors: list[str]) -> list[str]:
     """Run the timer's body once; the sensors it logged."""
     caplog.clear()
@@ -56,7 +66,8 @@ async def test_one_tick_logs_exactly_the_sensors_above_the_threshold(
     expected = ["sensor-over", "sensor-far-over"]
     assert logged == expected, (
         f"with the counts {seeded} and the threshold {THRESHOLD}, the timer logged {logged}; "
-        f"expected {expected} (above the threshold; equal to it is not above)"
+        f"expected {expected} (above the threshold; equal to it is not above), each in a "
+        f"WARNING line.{quieter_lines(caplog)}"
     )
     lines = [r.getMessage() for r in caplog.records if "sensor-far-over" in r.getMessage()]
     assert any(str(THRESHOLD * 5) in line for line in lines), (
@@ -77,8 +88,8 @@ async def test_a_crossing_is_logged_once_not_every_tick(
     got = [first, second, third]
     expected = [["sensor-early"], [], ["sensor-late"]]
     assert got == expected, (
-        f"three ticks logged {got}; expected {expected}: one line per sensor when it crosses the "
-        "threshold, not one per tick"
+        f"three ticks logged {got}; expected {expected}: one WARNING line per sensor when it "
+        f"crosses the threshold, not one per tick.{quieter_lines(caplog)}"
     )
 
 
@@ -90,4 +101,20 @@ async def test_the_timer_returns_the_sensors_it_logged(
     assert returned == ["sensor-a", "sensor-b"], (
         f"the timer returned {returned}; expected the sensors it logged, sorted: "
         "['sensor-a', 'sensor-b']"
+    )
+
+
+async def test_each_tick_returns_only_the_sensors_it_logged(
+    faust_app: faust.App, caplog: pytest.LogCaptureFixture
+) -> None:
+    sensor_counts.data.update({"sensor-a": THRESHOLD + 1, "sensor-b": THRESHOLD})
+    first = await run_timer_once(log_busy_sensors)
+    second = await run_timer_once(log_busy_sensors)  # nothing new above the threshold
+    sensor_counts.data["sensor-b"] = THRESHOLD + 1
+    third = await run_timer_once(log_busy_sensors)
+    got = [first, second, third]
+    expected = [["sensor-a"], [], ["sensor-b"]]
+    assert got == expected, (
+        f"three ticks returned {got}; expected {expected}: each tick returns the sensors it "
+        "logged in THIS tick (newly above the threshold), not every sensor above it"
     )

@@ -1,8 +1,9 @@
 """Where is the table data actually stored? Real workers against a real broker answer it.
 
-Each test runs the reference pipeline of phases 2 and 3 (``KATA_PHASES=2,3``): raw readings in,
-enrichment, then the counts. The counts are read back from the worker's web server (Faust's
-``/table/sensor-counts/<sensor>/`` page) and from the changelog topic itself.
+Each test runs YOUR pipeline of phases 2 and 3 (``KATA_PHASES=2,3``; the reference solutions
+only under ``--solutions``) in real workers: raw readings in, enrichment, then the counts.
+The counts are read back from the worker's web server (Faust's ``/table/sensor-counts/<sensor>/``
+page) and from the changelog topic itself.
 
 - changelog + recovery: the changelog topic is compacted and holds the latest count per sensor;
   a new worker with an EMPTY working directory gets exactly those counts back;
@@ -41,6 +42,9 @@ from kata_engine.worker import (
     running_worker,
 )
 
+# The phases the workers load. A stub left in any of their tasks fails these tests at once,
+# before a broker is asked for (the kata plugin reads this name).
+KATA_PHASES = "2,3"
 PARTITIONS = 4
 SENSORS = 20
 WAIT_S = 90.0  # a guard against a hang, not a performance assertion
@@ -50,29 +54,6 @@ MALFORMED = b'{"sensor_id": "sensor-001", "temperature": "hot"}'  # a dead lette
 # waits. The broker accepts 6 s at the least (group.min.session.timeout.ms); the heartbeat must
 # come several times per session. Faust reads both from the environment. README: "Settings".
 FAST_FAILOVER = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
-
-
-async def prove_the_tasks_are_done() -> None:
-    """Fail in milliseconds, with the stub's own message, before any broker or worker starts."""
-    from app.faust_app import app
-    from kata_engine.testing import prepared_app, record_forwards, run_agent, run_timer_once
-    from katas.phase2.test_worker import prove_the_tasks_are_done as prove_phase_2
-    from katas.phase3.counting import count_by_sensor
-    from katas.phase3.lifecycle import log_recovered_counts, report_totals
-    from katas.phase3.status_counts import count_by_status
-    from katas.phase3.test_counting import enriched
-    from katas.phase3.threshold import log_busy_sensors
-
-    await prove_phase_2()
-    async with prepared_app(app):
-        async with run_agent(count_by_sensor) as run:
-            await run.put(enriched("sensor-a"), key="sensor-a")
-        with record_forwards():
-            async with run_agent(count_by_status) as run:
-                await run.put(enriched("sensor-a"), key="sensor-a")
-        await run_timer_once(log_busy_sensors)
-        await run_timer_once(report_totals)
-        await log_recovered_counts(app)
 
 
 def readings(count: int, seed: int) -> list[tuple[bytes, bytes]]:
@@ -118,15 +99,32 @@ def worker_counts(worker: Worker, sensors: list[str]) -> dict[str, int]:
         return {}
 
 
-def wait_for(what: str, check: Callable[[], bool], worker: Worker, timeout: float = WAIT_S) -> None:
+# The rules these tests wait on, said in their failure messages.
+COUNT_RULE = (
+    "task 3.1: count_by_sensor adds one to sensor_counts[sensor_id] per enriched reading, "
+    "through the table (sensor_counts[...] = ...), so the count reaches the changelog"
+)
+HOOK_RULE = (
+    "task 3.4: after each rebalance the start-up hook logs one INFO line 'recovered <n> sensors "
+    "(<m> readings) from the changelog; partitions [<p>, ...] of <topic>', naming the "
+    "partitions of enriched-readings this worker owns as a sorted list"
+)
+
+
+def wait_for(
+    what: str, check: Callable[[], bool], worker: Worker, rule: str, timeout: float = WAIT_S
+) -> None:
+    """Until ``check()``; else fail, saying which ``rule`` the wait depends on."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         worker.check_alive()
         if check():
             return
         time.sleep(0.25)
+    hooks = recovered_lines(worker)[-2:]
     raise AssertionError(
-        f"waited {timeout:g} s for {what}; the worker log ends:\n{worker.log_tail()}"
+        f"waited {timeout:g} s for {what}. The rule it depends on: {rule}. The worker's last "
+        f"start-up hook lines: {hooks or 'none'}; its log ends:\n{worker.log_tail()}"
     )
 
 
@@ -173,7 +171,6 @@ async def changelog_state(servers: str, topic: str) -> tuple[str, dict[str, int]
 def test_the_changelog_holds_the_counts_and_a_fresh_worker_recovers_them(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    asyncio.run(prove_the_tasks_are_done())
     isolation: KafkaIsolation = request.getfixturevalue("kafka_isolation")
     servers = isolation.bootstrap_servers
     source, env = setup_topics(isolation)
@@ -184,12 +181,13 @@ def test_the_changelog_holds_the_counts_and_a_fresh_worker_recovers_them(
     first.mkdir()
     second.mkdir()
 
-    with running_worker(env, first, phases="2,3") as worker:
+    with running_worker(env, first, phases=KATA_PHASES) as worker:
         asyncio.run(produce(servers, source, events))
         wait_for(
             "the first worker to count every reading",
             lambda: worker_counts(worker, sensors) == dict(expected),
             worker,
+            COUNT_RULE,
         )
     # SIGTERM: a clean stop. Its memory is gone; only Kafka remains.
 
@@ -203,8 +201,8 @@ def test_the_changelog_holds_the_counts_and_a_fresh_worker_recovers_them(
         f"the latest value per key in {changelog} is {latest}; expected the counts {dict(expected)}"
     )
 
-    with running_worker(env, second, phases="2,3") as fresh:  # an empty working directory
-        wait_for("the start-up hook's line", lambda: bool(recovered_lines(fresh)), fresh)
+    with running_worker(env, second, phases=KATA_PHASES) as fresh:  # an empty working directory
+        wait_for("the start-up hook's line", lambda: bool(recovered_lines(fresh)), fresh, HOOK_RULE)
         got = worker_counts(fresh, sensors)
         lines = recovered_lines(fresh)
     assert got == dict(expected), (
@@ -222,7 +220,6 @@ def test_the_changelog_holds_the_counts_and_a_fresh_worker_recovers_them(
 def test_a_crash_mid_stream_never_undercounts(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    asyncio.run(prove_the_tasks_are_done())
     isolation: KafkaIsolation = request.getfixturevalue("kafka_isolation")
     servers = isolation.bootstrap_servers
     source, env = setup_topics(isolation)
@@ -231,23 +228,25 @@ def test_a_crash_mid_stream_never_undercounts(
     expected = expected_counts(warm_up) + expected_counts(rest)
     sensors = sorted(expected)
 
-    with running_worker(env, tmp_path, phases="2,3") as worker:
+    with running_worker(env, tmp_path, phases=KATA_PHASES) as worker:
         asyncio.run(produce(servers, source, warm_up))
         wait_for(
             "the warm-up",
             lambda: at_least(expected_counts(warm_up))(worker_counts(worker, sensors)),
             worker,
+            COUNT_RULE,
         )
         asyncio.run(produce(servers, source, rest))
         time.sleep(0.5)  # mid-stream: the worker is busy with `rest`
         worker.process.kill()  # SIGKILL: no commit, no flush, no goodbye
         worker.process.wait(timeout=10)
 
-    with running_worker(env, tmp_path, phases="2,3") as restarted:
+    with running_worker(env, tmp_path, phases=KATA_PHASES) as restarted:
         wait_for(
             "the restarted worker to finish the stream",
             lambda: at_least(expected)(worker_counts(restarted, sensors)),
             restarted,
+            COUNT_RULE,
         )
         time.sleep(3.0)  # let duplicates still in flight arrive
         got = worker_counts(restarted, sensors)
@@ -288,7 +287,6 @@ async def uncommitted(servers: str, group: str, topics: list[str]) -> int:
 def test_a_second_worker_takes_over_when_one_is_killed(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    asyncio.run(prove_the_tasks_are_done())
     isolation: KafkaIsolation = request.getfixturevalue("kafka_isolation")
     servers = isolation.bootstrap_servers
     source, env = setup_topics(isolation)
@@ -302,9 +300,9 @@ def test_a_second_worker_takes_over_when_one_is_killed(
     dir_a.mkdir()
     dir_b.mkdir()
 
-    with running_worker(env, dir_a, phases="2,3") as survivor:
-        wait_for("worker A to be ready", lambda: ready(survivor), survivor)
-        with running_worker(env, dir_b, phases="2,3") as victim:
+    with running_worker(env, dir_a, phases=KATA_PHASES) as survivor:
+        wait_for("worker A to be ready", lambda: ready(survivor), survivor, "the worker starts")
+        with running_worker(env, dir_b, phases=KATA_PHASES) as victim:
 
             def shared() -> bool:
                 mine, theirs = recovered_lines(survivor), recovered_lines(victim)
@@ -315,7 +313,7 @@ def test_a_second_worker_takes_over_when_one_is_killed(
                     and bool(partitions_named(theirs[-1]))
                 )
 
-            wait_for("the two workers to share the partitions", shared, victim)
+            wait_for("the two workers to share the partitions", shared, victim, HOOK_RULE)
             owned_by_a = partitions_named(recovered_lines(survivor)[-1])
             owned_by_b = partitions_named(recovered_lines(victim)[-1])
             asyncio.run(produce(servers, source, before))
@@ -325,6 +323,7 @@ def test_a_second_worker_takes_over_when_one_is_killed(
                 "the two workers to count and commit the first half",
                 lambda: asyncio.run(uncommitted(servers, isolation.app_id, streams)) == 0,
                 victim,
+                "task 3.4's worker commits as it goes: phases 2 and 3 together must keep up",
             )
             seen = len(recovered_lines(survivor))
             victim.process.kill()  # SIGKILL: no goodbye to the group
@@ -337,13 +336,19 @@ def test_a_second_worker_takes_over_when_one_is_killed(
             lines = recovered_lines(survivor)[seen:]
             return next((x for x in lines if partitions_named(x) == everything), "")
 
-        wait_for("worker A to take over every partition", lambda: bool(takeover_line()), survivor)
+        wait_for(
+            "worker A to take over every partition",
+            lambda: bool(takeover_line()),
+            survivor,
+            HOOK_RULE,
+        )
         takeover = time.monotonic() - killed
         line = takeover_line()
         wait_for(
             "worker A to finish the stream",
             lambda: at_least(expected)(worker_counts(survivor, sensors)),
             survivor,
+            COUNT_RULE,
         )
         time.sleep(3.0)  # let duplicates still in flight arrive
         got = worker_counts(survivor, sensors)

@@ -15,7 +15,10 @@ You write:
   and return what the configuration now holds.
 - ``commit_log()``: where to SEE the transactions. Start a worker with exactly_once, find the log
   level at which Faust logs each transactional commit, and the text those lines share; return
-  ``(level, text)``, e.g. ``("info", "...")``. The integration test starts a worker at your level
+  ``(level, text)``, e.g. ``("info", "...")``. The text must be in the line Faust logs right
+  after a transaction's commit succeeded, and in no other line of its Kafka driver (not the
+  line about sending the offsets, not the one about starting the next transaction): the tests
+  count the lines with your text as commits. The integration test starts a worker at your level
   and looks for your text. Where to look: the phase README, "Seeing the transactions".
 
 Provided: ``configure`` (your two functions, then the commit barrier of app/commit_barrier.py

@@ -93,6 +93,36 @@ def test_the_body_has_the_documented_keys_and_adds_up_the_partitions() -> None:
     assert isinstance(body["version"], int), "version is an int, so clients can compare it"
 
 
+MAPPINGS = [
+    "readings_per_sensor",
+    "readings_per_status",
+    "dead_letters_per_error_code",
+    "late_events_per_sensor",
+    "latest_window_per_sensor",
+]
+
+
+def test_every_mapping_is_sorted_by_key() -> None:
+    body = status_body(  # every input mapping in reverse order
+        app_id="a",
+        guarantee="exactly_once",
+        sensor_counts={"sensor-003": 1, "sensor-002": 5, "sensor-001": 2},
+        status_counts={"warning": 1, "normal": 4, "critical": 3},
+        dead_letter_counts={"3": {"not_json": 1}, "0": {"late_event": 2, "empty_payload": 1}},
+        late_events={"sensor-009": 1, "sensor-001": 2},
+        latest_windows={
+            "sensor-002": window("sensor-002", 60.0),
+            "sensor-001": window("sensor-001", 120.0),
+        },
+    )
+    unsorted = {key: list(body[key]) for key in MAPPINGS if list(body[key]) != sorted(body[key])}
+    assert not unsorted, (
+        f"these mappings of the status are not sorted by key (keys in the order served): "
+        f"{unsorted}; expected each sorted by key, as the contract says: a client (or a person "
+        "comparing two bodies) sees the same order whatever order the tables hold"
+    )
+
+
 def test_an_empty_pipeline_has_the_same_shape() -> None:
     body = status_body(
         app_id="a",

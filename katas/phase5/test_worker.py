@@ -23,31 +23,15 @@ import pytest
 from app.producer import KIND_HEADER, VALID
 from kata_engine.pytest_plugin import KafkaIsolation
 from kata_engine.worker import Worker, create_topics, read_records, running_worker
+from katas.phase5.guarantee import commit_log
 
+# The phases the worker loads. A stub left in any of their tasks fails this test at once,
+# before a broker is asked for (the kata plugin reads this name).
+KATA_PHASES = "2,3,4,5"
 PRODUCER = [sys.executable, "-m", "app.producer", "--interval", "0", "--include-bad"]
 READINGS = 300
 PARTITIONS = 4
 WAIT_S = 120.0  # a guard against a hang, not a performance assertion
-
-
-def prove_the_tasks_are_done() -> tuple[str, str]:
-    """Fail in milliseconds, with the stub's own message, before any broker or worker starts."""
-    from katas.phase5.guarantee import commit_log, guarantee_from
-    from katas.phase5.status import status_body
-    from katas.phase5.status_tables import add_dead_letter
-
-    guarantee_from({})
-    add_dead_letter({}, "not_json")
-    status_body(
-        app_id="a",
-        guarantee="exactly_once",
-        sensor_counts={},
-        status_counts={},
-        dead_letter_counts={},
-        late_events={},
-        latest_windows={},
-    )
-    return commit_log()
 
 
 def get_status(worker: Worker) -> dict[str, Any] | None:
@@ -64,7 +48,7 @@ def get_status(worker: Worker) -> dict[str, Any] | None:
 def test_status_of_a_running_worker_counts_what_was_just_produced(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    level, commit_text = prove_the_tasks_are_done()
+    level, commit_text = commit_log()
     isolation: KafkaIsolation = request.getfixturevalue("kafka_isolation")  # broker only now
     servers = isolation.bootstrap_servers
     names = ("enriched-readings", "sensor-dead-letter", "window-aggregates", "window-ticks")
@@ -75,7 +59,7 @@ def test_status_of_a_running_worker_counts_what_was_just_produced(
         "KATA_TOPIC_PARTITIONS": str(PARTITIONS),
     }
 
-    with running_worker(env, tmp_path, phases="2,3,4,5", loglevel=level) as worker:
+    with running_worker(env, tmp_path, phases=KATA_PHASES, loglevel=level) as worker:
         subprocess.run(
             [*PRODUCER, "--count", str(READINGS), "--seed", "7"],
             env=env,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -85,6 +86,49 @@ def _counts_by_reading_id_apply() -> None:
     _rebind(module, count)
 
 
+def _counts_in_the_dict_only() -> None:
+    from solutions.phase3 import counting as module
+
+    async def count(stream: Any) -> AsyncIterator[tuple[str, int]]:
+        async for reading in stream:
+            # The mistake: the dict behind the table, so nothing reaches the changelog.
+            module.sensor_counts.data[reading.sensor_id] = (
+                module.sensor_counts.data.get(reading.sensor_id, 0) + 1
+            )
+            yield reading.sensor_id, module.sensor_counts.data[reading.sensor_id]
+
+    _rebind(module, count)
+
+
+def _repartition_topic_renamed() -> None:
+    from app.models import EnrichedReading
+    from solutions.phase3 import status_counts as module
+
+    async def count(stream: Any) -> AsyncIterator[tuple[str, int]]:
+        by_status: Any = EnrichedReading.status
+        # The mistake: another name, so another repartition topic than the README fixes.
+        async for reading in stream.group_by(by_status, name="by-status"):
+            module.status_counts[reading.status] += 1
+            yield reading.status, module.status_counts[reading.status]
+
+    _rebind(module, count, agent="count_by_status")
+
+
+def _timer_returns_every_busy_sensor() -> None:
+    from app.config import settings
+    from solutions.phase3 import counting
+    from solutions.phase3 import threshold as module
+
+    async def log_busy_sensors() -> list[str]:
+        await original()  # logs the new crossings, once each
+        threshold = settings.count_alert_threshold
+        # The mistake: returns every sensor above the threshold, not only the newly logged ones.
+        return sorted(s for s, n in counting.sensor_counts.items() if n > threshold)
+
+    original = inspect.unwrap(module.log_busy_sensors)
+    replace(module, "log_busy_sensors", log_busy_sensors)
+
+
 MUTANTS = [
     Mutant(
         name="count-by-wrong-key",
@@ -102,6 +146,20 @@ MUTANTS = [
         description="counts raw sensor-readings, so dead letters are counted too",
         apply=_counts_raw_readings,
         caught_by=("test_counting.py::test_the_agent_counts_enriched_readings_only",),
+    ),
+    Mutant(
+        name="count-in-the-dict-only",
+        task="3.1",
+        description="writes sensor_counts.data[...]: the dict changes, the changelog never does",
+        apply=_counts_in_the_dict_only,
+        caught_by=("test_counting.py::test_every_change_is_written_to_the_changelog",),
+    ),
+    Mutant(
+        name="repartition-topic-renamed",
+        task="3.2",
+        description='group_by(..., name="by-status"): not the repartition topic the README fixes',
+        apply=_repartition_topic_renamed,
+        caught_by=("test_status_counts.py::test_the_repartition_topic_is_named_status",),
     ),
     Mutant(
         name="status-count-without-repartition",
@@ -125,6 +183,13 @@ MUTANTS = [
         description="a sensor above the threshold is logged again on every tick",
         apply=_crossing_logged_every_tick,
         caught_by=("test_threshold.py::test_a_crossing_is_logged_once_not_every_tick",),
+    ),
+    Mutant(
+        name="timer-returns-every-busy-sensor",
+        task="3.3",
+        description="logs each crossing once but returns every sensor above the threshold",
+        apply=_timer_returns_every_busy_sensor,
+        caught_by=("test_threshold.py::test_each_tick_returns_only_the_sensors_it_logged",),
     ),
     Mutant(
         name="start-up-hook-counts-readings-as-sensors",

@@ -66,6 +66,27 @@ def _status_without_the_guarantee() -> None:
     replace(module, "status_body", status_body)
 
 
+def _status_unsorted() -> None:
+    from solutions.phase5 import status as module
+
+    def status_body(**tables: Any) -> dict[str, Any]:
+        body = original(**tables)
+        # The mistake: the mappings in the order the tables hold them, not sorted by key.
+        body["readings_per_sensor"] = dict(tables["sensor_counts"].items())
+        body["late_events_per_sensor"] = dict(tables["late_events"].items())
+        return body
+
+    original = module.status_body
+    replace(module, "status_body", status_body)
+
+
+def _commit_log_names_the_next_transaction() -> None:
+    from solutions.phase5 import guarantee as module
+
+    # The mistake: a line logged after each commit too, but about starting the next transaction.
+    replace(module, "commit_log", lambda: ("debug", "Starting transaction"))
+
+
 MUTANTS = [
     Mutant(
         name="guarantee-left-at-least-once",
@@ -76,6 +97,13 @@ MUTANTS = [
             "test_guarantee.py::test_without_a_choice_the_guarantee_is_exactly_once",
             "test_guarantee.py::test_the_app_runs_exactly_once_after_configure",
         ),
+    ),
+    Mutant(
+        name="commit-log-starting-transaction",
+        task="5.1",
+        description="commit_log() names the 'Starting transaction' line, not the commit's",
+        apply=_commit_log_names_the_next_transaction,
+        caught_by=("test_guarantee.py::test_commit_log_names_the_line_of_a_finished_commit",),
     ),
     Mutant(
         name="dead-letters-counted-in-place",
@@ -113,5 +141,12 @@ MUTANTS = [
             "test_status.py::test_the_body_has_the_documented_keys",
             "test_status.py::test_get_status_serves_exactly_the_documented_json",
         ),
+    ),
+    Mutant(
+        name="status-mappings-unsorted",
+        task="5.3",
+        description="the mappings are served in the tables' order, not sorted by key",
+        apply=_status_unsorted,
+        caught_by=("test_status.py::test_every_mapping_is_sorted_by_key",),
     ),
 ]
