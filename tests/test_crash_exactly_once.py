@@ -42,9 +42,9 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from app.commit_barrier import STUCK_COMMIT
 from app.config import ErrorCode
 from app.producer import KIND_HEADER, SEEDED_START_TIME, VALID, generate_events
+from app.transport.watchdog import STUCK_COMMIT
 from kata_engine.pytest_plugin import KafkaIsolation
 from kata_engine.worker import (
     Record,
@@ -69,7 +69,7 @@ COMMIT_INTERVAL = 2.8  # Faust's broker_commit_interval (default)
 KILL_POINTS = ("early", "after-commit", "mid-interval")
 OUTPUTS = ("enriched-readings", "sensor-dead-letter", "window-aggregates")
 WAIT_S = 420.0  # a guard against a hang, never a performance assertion
-# A worker whose commit got stuck halts itself (app/commit_barrier.py); like a supervisor, the
+# A worker whose commit got stuck halts itself (app/transport/watchdog.py); like a supervisor, the
 # test restarts it, and says so. More than this many in one run is a failure.
 MAX_STUCK_RESTARTS = 3
 STALL_S = 40.0  # committed offsets unchanged this long: stuck (the broker fences at 60 s)
@@ -312,7 +312,7 @@ def wait_for_every_commit(servers: str, group: str, topic: str, worker: Worker) 
 
 
 def halted_on_a_stuck_commit(worker: Worker) -> bool:
-    """Did the worker halt itself because a commit never finished (app/commit_barrier.py)?"""
+    """Did the worker halt itself because a commit never finished (app/transport/watchdog.py)?"""
     return STUCK_COMMIT in worker.log.read_text(errors="replace")
 
 

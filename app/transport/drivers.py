@@ -1,0 +1,245 @@
+"""Faust's aiokafka driver with the races of app/transport/races.py fixed (provided; read it).
+
+Faust builds its consumer and producer from its transport's class attributes
+(``Transport.Consumer``, ``Transport.Producer``), and picks the transport by the scheme of the
+broker URL (faust/transport/drivers/__init__.py reads the ``faust.transports`` entry points;
+pyproject.toml registers ``katakafka`` for the Transport below, and app/faust_app.py asks for it).
+So every fix is in force from the moment the consumer exists, before the first recovery, and
+every override below is a method of Faust's own classes, marked ``@override``: mypy fails when a
+release renames the method underneath.
+
+What each override does, and under which guarantee:
+
+| Override | Race | Guarantee (EOS: exactly_once) |
+|---|---|---|
+| ``Consumer.__init__``: the callback goes through ``deliver`` | 1, 3, 4, 5 | both (1: EOS) |
+| ``Consumer.force_commit``: drain, flush, commit, commit the rest | 1, 2, 7 | exactly_once |
+| ``Consumer.seek_to_committed``: stable offsets, rewind the uncommitted | 3, takeover | both |
+| ``Consumer.seek``, ``on_partitions_revoked``: forget what was delivered | 3, 4 | both |
+| ``Consumer._add_gap``: the gap without the record after it | 6 | both |
+| ``Producer.commit_transactions``: only open transactions | final commit | exactly_once |
+| ``Consumer._watchdog`` (a task): halt when commits stopped | liveness | exactly_once |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Mapping
+from typing import Any, ClassVar, cast, override
+
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP, ConsumerT, Message, ProducerT
+from faust.types.transports import (
+    ConsumerCallback,
+    PartitionsAssignedCallback,
+    PartitionsRevokedCallback,
+    TPorTopicSet,
+    TransportT,
+)
+from mode import Service
+
+from app.halt import halt
+from app.transport import private
+from app.transport.races import (
+    Race1DrainBeforeCommit,
+    Race2FlushBeforeCommit,
+    Race3StableSeek,
+    Race4NoRedelivery,
+    Race5HoldDuringRebalance,
+    Race6GapWithoutNextRecord,
+    Race7CommitTimerTransactions,
+    TakeoverSeek,
+)
+from app.transport.watchdog import COMMIT_TIMEOUT_S, STUCK_COMMIT, Watchdog
+
+WATCHDOG_INTERVAL_S = 5.0
+
+
+class Consumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer, with the races fixed."""
+
+    def __init__(
+        self,
+        transport: TransportT,
+        callback: ConsumerCallback,
+        on_partitions_revoked: PartitionsRevokedCallback,
+        on_partitions_assigned: PartitionsAssignedCallback,
+        **kwargs: Any,
+    ) -> None:
+        self.race1 = Race1DrainBeforeCommit()
+        self.race2 = Race2FlushBeforeCommit()
+        self.race3 = Race3StableSeek()
+        self.race4 = Race4NoRedelivery()
+        self.race5 = Race5HoldDuringRebalance()
+        self.race6 = Race6GapWithoutNextRecord()
+        self.race7 = Race7CommitTimerTransactions()
+        self.takeover = TakeoverSeek()
+        self.watchdog = Watchdog()
+        self._deliver = callback  # Faust's own: the conductor's on_message
+        super().__init__(
+            transport, self.deliver, on_partitions_revoked, on_partitions_assigned, **kwargs
+        )
+
+    # --- delivery: between Faust's fetch loop and the streams ----------------------------------
+
+    def rebalancing(self) -> bool:
+        """True from the start of a rebalance until Faust has ended it, and before the first."""
+        return self.app.rebalancing or self.app.rebalancing_count == 0
+
+    def is_changelog(self, tp: TP) -> bool:
+        return tp.topic in self.app.tables.changelog_topics
+
+    async def deliver(self, message: Message) -> None:
+        """Hand ``message`` to the streams, unless a race says it must wait or not go at all."""
+        tp = message.tp
+        await self.race5.wait(self.rebalancing, self.is_changelog(tp))
+        if self.in_transaction:
+            await self.race1.admit()
+        if not (self.race3.admit(tp, message.offset) and self.race4.admit(tp, message.offset)):
+            return
+        self.race1.delivering += 1
+        try:
+            await self._deliver(message)
+        finally:
+            self.race1.delivering -= 1
+
+    # --- commits ----------------------------------------------------------------------------------
+
+    @override
+    async def force_commit(
+        self, topics: TPorTopicSet | None = None, start_new_transaction: bool = True
+    ) -> bool:
+        if not self.in_transaction:
+            committed: bool = await super().force_commit(
+                topics, start_new_transaction=start_new_transaction
+            )
+            return committed
+        with self.race1.closed():  # no new record reaches a stream from now on
+            # asyncio.wait, not wait_for: wait_for would wait for the stuck commit to honour
+            # its cancellation, and code under Faust's commit shields itself from it.
+            commit = asyncio.ensure_future(self._commit_drained(topics, start_new_transaction))
+            done, _ = await asyncio.wait({commit}, timeout=COMMIT_TIMEOUT_S)
+            if not done:
+                halt(
+                    f"{STUCK_COMMIT} {COMMIT_TIMEOUT_S:g} s: stopping the worker; a restarted "
+                    "worker aborts the open transactions and resumes from the last commit"
+                )
+            self.watchdog.committed()
+            return commit.result()
+
+    async def _commit_drained(
+        self, topics: TPorTopicSet | None, start_new_transaction: bool
+    ) -> bool:
+        await self.race1.drain(self.pending)
+        await self.race2.before_commit(self.app.producer.flush)
+        producer = self.app.producer
+        committed: bool = await super().force_commit(
+            topics, start_new_transaction=start_new_transaction
+        )
+        if isinstance(producer, Producer):
+            await self.race7.commit_the_rest(
+                private.transaction_producers(producer),
+                producer.committed_ids,
+                lambda transactional_id: private.transaction_lock(producer, transactional_id),
+                private.in_transaction,
+                start_new_transaction,
+            )
+            producer.committed_ids.clear()
+        return committed
+
+    def pending(self) -> tuple[int, int]:
+        """(records queued for a stream, records delivered and not acknowledged)."""
+        queued = sum(channel.queue.qsize() for channel in list(self.app.topics))
+        unacked = [message for message in list(self.unacked) if not message.acked]
+        if unacked and not queued and not self.race1.delivering:
+            # Records cleared from the queues (a rebalance, a shutdown) leave the weak set only
+            # once collected; Faust's own wait_empty collects too.
+            gc.collect()
+            unacked = [message for message in list(self.unacked) if not message.acked]
+        return queued, len(unacked)
+
+    # --- seeks ----------------------------------------------------------------------------------
+
+    @override
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        self.race4.forget()  # every partition goes back to its committed offset
+        fetched = await self.race3.stable(
+            super().seek_to_committed, private.committed_offsets(self)
+        )
+        if self.app.conf.consumer_auto_offset_reset == "earliest":
+            for tp in self.takeover.to_rewind(fetched, self.is_changelog):
+                await self.seek(tp, 0)
+        return cast(Mapping[TP, int], fetched)  # None where nothing is committed, as Faust has it
+
+    @override
+    async def seek(self, partition: TP, offset: int) -> None:
+        self.race4.forget(partition)  # a seek back means: deliver again
+        self.race3.forget(partition)
+        await super().seek(partition, offset)
+
+    @override
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self.race4.forget()  # partitions may come back, from their committed offsets
+        self.race3.forget()
+        await super().on_partitions_revoked(revoked)
+
+    @override
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        await super()._add_gap(tp, offset_from, self.race6.last_of_gap(offset_to))
+
+    # --- liveness -------------------------------------------------------------------------------
+
+    @Service.task
+    async def _watchdog(self) -> None:
+        if not self.in_transaction:
+            return
+        while not self.should_stop:
+            await self.sleep(WATCHDOG_INTERVAL_S)
+            if not self.should_stop:
+                self.watchdog.check(self, self.app.rebalancing)
+
+
+class Producer(faust_aiokafka.Producer):
+    """Faust's aiokafka producer: commits only open transactions, and says which it committed."""
+
+    committed_ids: set[str]
+
+    @override
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.committed_ids = set()
+
+    @override
+    async def commit_transactions(
+        self,
+        tid_to_offset_map: Mapping[str, Mapping[TP, int]],
+        group_id: str,
+        start_new_transaction: bool = True,
+    ) -> None:
+        """Faust's commit, for the transactions that are open.
+
+        After the final commit of a clean shutdown (``start_new_transaction=False``) the
+        transactions are closed; a later commit (Faust's ``wait_empty`` commits again, so does
+        the consumer's own stop) would make aiokafka raise ``Invalid state transition READY ->
+        COMMITTING_TRANSACTION``. Their offsets stay uncommitted: the next worker goes on
+        from the last commit, which is where they are.
+        """
+        producers = private.transaction_producers(self)
+        open_map = {
+            transactional_id: offsets
+            for transactional_id, offsets in tid_to_offset_map.items()
+            if transactional_id not in producers
+            or private.in_transaction(producers[transactional_id])
+        }
+        self.committed_ids.update(open_map)
+        await super().commit_transactions(
+            open_map, group_id, start_new_transaction=start_new_transaction
+        )
+
+
+class Transport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport, building the consumer and producer above."""
+
+    Consumer: ClassVar[type[ConsumerT]] = Consumer
+    Producer: ClassVar[type[ProducerT]] = Producer

@@ -1,0 +1,286 @@
+"""One class per race: what Faust 0.15.3 gets wrong, the evidence, and the fix (provided; read it).
+
+The drivers (app/transport/drivers.py) call these from their overrides; each class holds one
+fix and nothing else, so a test can prove it and a mutant can take it away
+(tests/test_transport_races.py, tests/mutants/barrier.py). Races 1, 2 and 7 concern Kafka
+transactions and apply under exactly_once; races 3-6 and the takeover are about Faust's
+bookkeeping of offsets and apply under both guarantees.
+
+Faust commits every ``broker_commit_interval`` (2.8 s) from a task of its own while the agents
+keep running; every output lands in the partition of its source event (faust/transport/consumer.py
+``_commit_tps``; faust/transport/drivers/aiokafka.py ``commit_transactions``). The crash test
+(tests/test_crash_exactly_once.py) found the races below with SIGKILLs against a real broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+
+from faust.types import TP
+
+from app.transport.private import TransactionalProducer
+
+logger = logging.getLogger(__name__)
+
+DRAIN_TIMEOUT_S = 30.0  # a stream stuck this long is a bug elsewhere: commit anyway, and say so
+STABLE_SEEK_TIMEOUT_S = 30.0  # the commit markers of a transactional commit take milliseconds
+REBALANCE_POLL_S = 0.01  # how often a held record looks whether the rebalance has ended
+
+
+class Race1DrainBeforeCommit:
+    """Race 1: an event's outputs committed without its offset (exactly_once).
+
+    An event whose outputs are already in the open transaction, but which its agent has not
+    acknowledged yet, is committed WITH its outputs and WITHOUT its offset: after a crash it is
+    processed again, and its outputs appear twice. Evidence: the crash test, 8 duplicated
+    enriched readings after 3 SIGKILLs with only the setting switched (phase 5 README).
+
+    Fix: before Faust takes the offsets to commit, no new record reaches a stream (``admit``
+    waits while the gate is closed) and the commit waits until nothing is being delivered,
+    queued for a stream, or unacknowledged.
+    """
+
+    def __init__(self) -> None:
+        self._open: asyncio.Event | None = None  # made in the worker's event loop
+        self.delivering = 0  # records past the gate, on their way into the streams' queues
+
+    def _event(self) -> asyncio.Event:
+        if self._open is None:
+            self._open = asyncio.Event()
+            self._open.set()
+        return self._open
+
+    async def admit(self) -> None:
+        """Wait while a commit is being prepared."""
+        await self._event().wait()
+
+    @contextmanager
+    def closed(self) -> Iterator[None]:
+        """No record passes ``admit`` inside this block."""
+        gate = self._event()
+        gate.clear()
+        try:
+            yield
+        finally:
+            gate.set()
+
+    async def drain(self, pending: Callable[[], tuple[int, int]]) -> None:
+        """Until ``pending()`` (queued, unacknowledged) is (0, 0) and nothing is delivering."""
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        while True:
+            queued, unacked = pending()
+            if not (self.delivering or queued or unacked):
+                return
+            if time.monotonic() > deadline:
+                logger.warning(
+                    "commit barrier: %d queued, %d unacknowledged after %g s; committing anyway",
+                    queued,
+                    unacked,
+                    DRAIN_TIMEOUT_S,
+                )
+                return
+            await asyncio.sleep(0.005)
+
+
+class Race2FlushBeforeCommit:
+    """Race 2: table writes committed after their offsets (exactly_once).
+
+    A table write (``table[key] = value``) goes to a buffer first (``send_soon``) and reaches
+    the transaction later. Under at_least_once Faust flushes that buffer before committing
+    (``_commit_offsets``: ``await self.app.producer.flush()``), under exactly_once it does not:
+    an offset can commit while its table write lands in the next transaction, which a crash
+    aborts. Evidence: the crash test, per-sensor counts up to 4 too high.
+
+    Fix: flush the producer (its buffer into the open transactions) before every commit.
+    """
+
+    async def before_commit(self, flush: Callable[[], Awaitable[None]]) -> None:
+        await flush()
+
+
+class Race3StableSeek:
+    """Race 3: a seek right after a commit reads the previous committed offset.
+
+    After a rebalance Faust seeks to the committed offsets. A transactional offset commit is
+    readable only once the broker has written its commit markers, a moment after the commit
+    returned: a seek in that moment reads the previous offset and repeats the events in
+    between. Evidence: the crash test, duplicates charged to the after-commit kill.
+
+    Fix: the seek asks again until the broker returns at least what this worker committed;
+    records fetched before the seek, below the committed offset, are not delivered.
+    """
+
+    def __init__(self) -> None:
+        self.seek_base: dict[TP, int] = {}  # partition -> committed offset of the last seek
+
+    async def stable(
+        self,
+        fetch: Callable[[], Awaitable[Mapping[TP, int | None]]],
+        ours: Mapping[TP, int | None],
+    ) -> Mapping[TP, int | None]:
+        """``fetch()`` (seek to the committed offsets) until none is below ``ours``."""
+        deadline = time.monotonic() + STABLE_SEEK_TIMEOUT_S
+        while True:
+            fetched = await fetch()
+            stale = [tp for tp, offset in fetched.items() if _below(offset, ours.get(tp))]
+            if not stale or time.monotonic() > deadline:
+                self.seek_base = {tp: offset for tp, offset in fetched.items() if offset}
+                return fetched
+            await asyncio.sleep(0.05)  # the commit markers are on their way
+
+    def admit(self, tp: TP, offset: int) -> bool:
+        """False for a record below the committed offset the last seek found."""
+        base = self.seek_base.get(tp)
+        return base is None or offset >= base
+
+    def forget(self, tp: TP | None = None) -> None:
+        if tp is None:
+            self.seek_base.clear()
+        else:
+            self.seek_base.pop(tp, None)
+
+
+def _below(fetched: int | None, ours: int | None) -> bool:
+    return ours is not None and (fetched is None or fetched < ours)
+
+
+class Race4NoRedelivery:
+    """Race 4: Faust's fetch loop delivers a record again.
+
+    Faust's ``_drain_messages`` lets a record through when its offset EQUALS the last one
+    read (``offset >= r_offset``). Evidence: the crash test saw the last record of a partition
+    processed twice within one transaction, without any crash.
+
+    Fix: a record at or below the last offset delivered on its partition is not delivered
+    again, unless a seek moved the position back (``forget``).
+    """
+
+    def __init__(self) -> None:
+        self.delivered: dict[TP, int] = {}  # partition -> offset of the last record delivered
+
+    def admit(self, tp: TP, offset: int) -> bool:
+        last = self.delivered.get(tp)
+        if last is not None and offset <= last:
+            logger.info("commit barrier: %s offset %d again, not delivered twice", tp, offset)
+            return False
+        self.delivered[tp] = offset
+        return True
+
+    def forget(self, tp: TP | None = None) -> None:
+        if tp is None:
+            self.delivered.clear()
+        else:
+            self.delivered.pop(tp, None)
+
+
+class Race5HoldDuringRebalance:
+    """Race 5: records fetched while a rebalance ends are cleared unacknowledged.
+
+    After recovering its tables, Faust resumes the stream partitions, seeks them to the
+    committed offsets, then resumes flow control, which CLEARS the streams' queues
+    (faust/tables/recovery.py, the end of ``_restart_recovery``; mode's
+    ``FlowControlEvent.resume``). Records fetched in between are thrown away unacknowledged and
+    never fetched again: a hole in the acknowledged offsets, and that partition never commits
+    again. Evidence: the crash test, ``sensor-readings[3] committed 1405``, 121 queued records
+    1405..1525 cleared at "Worker ready"; 2 of 5 runs had a worker halt on it before the fix,
+    none in 17 runs after.
+
+    Fix: from the start of a rebalance (``app.rebalancing``) until Faust has ended it
+    (``App.on_rebalance_end``, called right after the queues were cleared), and before the first
+    rebalance has ended, stream records wait; changelog records (the recovery) pass.
+    """
+
+    async def wait(self, rebalancing: Callable[[], bool], is_changelog: bool) -> None:
+        if is_changelog:
+            return
+        while rebalancing():
+            await asyncio.sleep(REBALANCE_POLL_S)
+
+
+class Race6GapWithoutNextRecord:
+    """Race 6: a read_committed gap recorded together with the record after it.
+
+    In a read_committed topic every transaction leaves a marker, so the offsets a consumer sees
+    have gaps. Faust records the gap INCLUDING the record after it (``_add_gap(tp, r + 1,
+    offset)``), which is then acknowledged too: the duplicate ends ``_new_offset``'s run of
+    consecutive offsets, and the commit stops right after the first gap, while the table writes
+    of the records behind it commit. Evidence: the group committed enriched-readings[1] at 1263
+    in the transaction that held the counts of 1262..1522; the restarted worker counted those
+    260 readings twice (kafka.tools.DumpLogSegments on __consumer_offsets and the changelog).
+
+    Fix: the gap ends at the offset before the record that revealed it.
+    """
+
+    def last_of_gap(self, offset_to: int) -> int:
+        """Faust passes the offset of the record just read; the gap ends before it."""
+        return offset_to - 1
+
+
+class Race7CommitTimerTransactions:
+    """Race 7: transactions without offsets never commit (exactly_once).
+
+    Faust commits only the transactions of partitions with new offsets to commit. The window
+    ticks (phase 4) are sent by a timer into the transaction of their partition and, read
+    read_committed, are seen only once that transaction commits: when a commit finds no new
+    tick on a partition, that partition's transaction never commits again, its ticks stay
+    invisible, its last windows never close, and the broker fences the producer after 60 s.
+    Evidence: the crash test's final worker, window-ticks 0 and 3 last committed at offsets 40
+    and 41 while 1 and 2 went on.
+
+    Fix: every commit also commits the open transactions Faust left out; a new one begins only
+    when Faust's commit asks for it (``start_new_transaction``; False for the final commit of a
+    clean shutdown). A transaction that is not open (ended by the final commit) is left alone:
+    committing it is aiokafka's ``Invalid state transition READY -> COMMITTING_TRANSACTION``.
+    """
+
+    async def commit_the_rest(
+        self,
+        producers: Mapping[str, TransactionalProducer],
+        committed: set[str],
+        lock: Callable[[str], asyncio.Lock],
+        is_open: Callable[[TransactionalProducer], bool],
+        start_new_transaction: bool,
+    ) -> list[str]:
+        """Commit the open transactions not in ``committed``; return their ids."""
+        done: list[str] = []
+        for transactional_id, producer in list(producers.items()):
+            if transactional_id in committed:
+                continue
+            async with lock(transactional_id):
+                if not is_open(producer):
+                    continue
+                await producer.commit_transaction()
+                if start_new_transaction:
+                    await producer.begin_transaction()
+            done.append(transactional_id)
+        return done
+
+
+class TakeoverSeek:
+    """The takeover: a partition without a committed offset loses its first fetched batch.
+
+    At a takeover the fetcher already has a fetch waiting for the live set of active
+    partitions; the new assignment enters it, aiokafka hands over the first batch, and Faust,
+    seeing the flow stopped for the rebalance, drops it (faust/transport/consumer.py,
+    ``getmany``: "getmany called while flow not active. Seek back to committed offsets.").
+    The seek puts nothing back: aiokafka's ``seek_to_committed`` seeks only where a committed
+    offset above 0 exists. Evidence: phase 3 README, "Scale out", reproduced in 3 of 8 runs
+    (a member stopped before its first commit, then killed); under either guarantee.
+
+    Fix: a stream partition whose committed offset is missing or 0 is sought to offset 0 (the
+    broker's earliest record, as ``auto_offset_reset="earliest"`` would), like one with an
+    offset is sought to it.
+    """
+
+    def to_rewind(
+        self, committed: Mapping[TP, int | None], is_changelog: Callable[[TP], bool]
+    ) -> list[TP]:
+        return [
+            tp
+            for tp, offset in committed.items()
+            if (offset is None or offset <= 0) and not is_changelog(tp)
+        ]
