@@ -271,6 +271,7 @@ class Transactional:
         self._txn_manager = TransactionManager(transactional_id, 60_000)
         self._txn_manager._transition_to(TransactionState.READY)  # the producer has its pid
         self.commits = 0
+        self.aborts = 0
 
     async def begin_transaction(self) -> None:
         self._txn_manager.begin_transaction()
@@ -279,6 +280,14 @@ class Transactional:
         self._txn_manager.committing_transaction()  # AssertionError unless one is open
         self._txn_manager.complete_transaction()
         self.commits += 1
+
+    async def flush(self) -> None:
+        return None
+
+    async def abort_transaction(self) -> None:
+        self._txn_manager.aborting_transaction()
+        self._txn_manager.complete_transaction()
+        self.aborts += 1
 
     async def send_offsets_to_transaction(self, offsets: Any, group_id: str) -> None:
         if not self._txn_manager.is_in_transaction():  # as aiokafka does
@@ -339,6 +348,83 @@ async def test_faust_commits_only_open_transactions() -> None:
     finally:
         faust_producers.pop(closed._txn_manager.transactional_id)
     assert closed.commits == 0 and producer.committed_ids == set()
+
+
+# --- a clean shutdown (SIGTERM) ----------------------------------------------------------------
+
+
+async def stopped(app: faust.App) -> faust.App:
+    """``app`` stopped as a SIGTERM stops it (never started: no broker is contacted)."""
+    await app.stop()
+    assert app.should_stop
+    return app
+
+
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+async def test_shutdown_a_record_cleared_from_its_queue_does_not_hold_the_stop(
+    guarantee: str,
+) -> None:
+    consumer = Streams(after_a_rebalance(new_app(guarantee))).consumer
+    consumer.shutdown.WAIT_S = 0.3
+    # Delivered to two streams, taken by one: the other's queue was cleared at the stop, so
+    # its reference count never reaches zero (seen: enriched-readings[1] offset 37).
+    leaked = message(READINGS.topic, 0, 37)
+    leaked.incref(2)
+    consumer.track_message(leaked)
+    leaked.ack(consumer)
+    try:
+        await asyncio.wait_for(consumer.wait_empty(), timeout=5)
+    except TimeoutError:
+        pytest.fail(
+            "wait_empty() still waited 5 s after the stop for a record no stream will ever "
+            "take; expected it to give up after WAIT_S (0.3 s): Faust alone waits for ever, "
+            "and the worker does not exit on SIGTERM"
+        )
+
+
+async def test_shutdown_nothing_is_committed_after_the_final_commit() -> None:
+    app = after_a_rebalance(new_app("at_least_once"))
+    consumer = Streams(app).consumer
+    steps: list[str] = []
+    app.sensors.add(CommitOrder(steps))
+    await stopped(app)
+    await consumer.force_commit(start_new_transaction=False)  # Faust's final commit
+    assert steps == ["faust commits"], f"the final commit itself did not reach Faust: {steps}"
+    # An agent cancelled mid-send after it: its stream's finally acknowledges the event.
+    cancelled = message(READINGS.topic, 0, 12)
+    consumer.track_message(cancelled)
+    consumer.ack(cancelled)
+    committed = await consumer.force_commit()  # the consumer's own stop commits again
+    assert committed is False and steps == ["faust commits"], (
+        f"a commit after the final commit of a stop went ahead ({steps}); expected none: an "
+        "event acknowledged now may have been cancelled mid-send, without its outcome"
+    )
+
+
+async def test_shutdown_with_records_left_unacknowledged_aborts_instead_of_committing() -> None:
+    app = after_a_rebalance(new_app("exactly_once"))
+    consumer = Streams(app).consumer
+    consumer.shutdown.WAIT_S = 0.3
+    producer = app.producer
+    assert isinstance(producer, Producer)
+    transactions = await opened("barrier-exactly_once-1-0")
+    transactional = transactions["barrier-exactly_once-1-0"]
+    faust_producers: Any = private.transaction_producers(producer)  # Faust's class-level dict
+    faust_producers.update(transactions)
+    locks: Any = producer._trn_locks
+    locks["barrier-exactly_once-1-0"] = asyncio.Lock()
+    left = message(READINGS.topic, 0, 40)
+    consumer.track_message(left)  # cleared from its queue at the stop: never acknowledged
+    try:
+        await stopped(app)
+        await asyncio.wait_for(consumer.wait_empty(), timeout=5)
+    finally:
+        faust_producers.pop("barrier-exactly_once-1-0")
+    assert transactional.commits == 0 and transactional.aborts == 1, (
+        f"the final commit with a record left unacknowledged committed {transactional.commits} "
+        f"and aborted {transactional.aborts} transactions; expected the open one aborted: it "
+        "may hold that record's outputs without its offset"
+    )
 
 
 # --- the takeover ------------------------------------------------------------------------------

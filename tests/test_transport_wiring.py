@@ -45,7 +45,8 @@ async def test_the_pipeline_app_runs_on_this_transport_before_its_first_recovery
 ) -> None:
     app = create_app(Settings(app_id=f"wiring-{guarantee}", processing_guarantee=guarantee))
     # Nothing has started: no worker, no rebalance, no recovery.
-    assert app.rebalancing_count == 0 and not app.tables.recovery.completed.is_set()
+    tables: Any = app.tables
+    assert app.rebalancing_count == 0 and not tables.recovery.completed.is_set()
     assert type(app.transport) is drivers.Transport, (
         f"the app's transport is {type(app.transport)}; expected app.transport.drivers."
         f"Transport (broker {app.conf.broker}): Faust's own driver has the races"

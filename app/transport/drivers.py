@@ -17,6 +17,7 @@ What each override does, and under which guarantee:
 | ``Consumer.seek_to_committed``: stable offsets, rewind the uncommitted | 3, takeover | both |
 | ``Consumer.seek``, ``on_partitions_revoked``: forget what was delivered | 3, 4 | both |
 | ``Consumer._add_gap``: the gap without the record after it | 6 | both |
+| ``Consumer.wait_empty``: a bounded wait, the final commit | clean shutdown | both |
 | ``Producer.commit_transactions``: only open transactions | final commit | exactly_once |
 | ``Consumer._watchdog`` (a task): halt when commits stopped | liveness | exactly_once |
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar, cast, override
 
@@ -42,6 +44,7 @@ from mode import Service
 from app.halt import halt
 from app.transport import private
 from app.transport.races import (
+    CleanShutdown,
     Race1DrainBeforeCommit,
     Race2FlushBeforeCommit,
     Race3StableSeek,
@@ -54,6 +57,7 @@ from app.transport.races import (
 from app.transport.watchdog import COMMIT_TIMEOUT_S, STUCK_COMMIT, Watchdog
 
 WATCHDOG_INTERVAL_S = 5.0
+logger = logging.getLogger(__name__)
 
 
 class Consumer(faust_aiokafka.Consumer):
@@ -75,6 +79,7 @@ class Consumer(faust_aiokafka.Consumer):
         self.race6 = Race6GapWithoutNextRecord()
         self.race7 = Race7CommitTimerTransactions()
         self.takeover = TakeoverSeek()
+        self.shutdown = CleanShutdown()
         self.watchdog = Watchdog()
         self._deliver = callback  # Faust's own: the conductor's on_message
         super().__init__(
@@ -107,9 +112,29 @@ class Consumer(faust_aiokafka.Consumer):
     # --- commits ----------------------------------------------------------------------------------
 
     @override
+    async def wait_empty(self) -> None:
+        """Faust's wait for the streams at a stop, bounded (see ``CleanShutdown``)."""
+        self.shutdown.start_waiting()
+        try:
+            left = await self.shutdown.wait_for_streams(self.pending)
+            if left and not self.shutdown.ended:
+                logger.warning(
+                    "%d records were never processed (their queues were cleared); their "
+                    "offsets are not committed, a worker reads them again",
+                    left,
+                )
+            await self.commit_and_end_transactions()
+        finally:
+            self.shutdown.end_waiting()
+
+    @override
     async def force_commit(
         self, topics: TPorTopicSet | None = None, start_new_transaction: bool = True
     ) -> bool:
+        if not self.shutdown.may_commit():
+            return False  # after the final commit: an ack now may lack its outcome
+        if not start_new_transaction and self.app.should_stop:
+            self.shutdown.ended = True  # the final commit of a stop (else: a rebalance's)
         if not self.in_transaction:
             committed: bool = await super().force_commit(
                 topics, start_new_transaction=start_new_transaction
@@ -131,7 +156,18 @@ class Consumer(faust_aiokafka.Consumer):
     async def _commit_drained(
         self, topics: TPorTopicSet | None, start_new_transaction: bool
     ) -> bool:
-        await self.race1.drain(self.pending)
+        if start_new_transaction:
+            await self.race1.drain(self.pending)
+        else:  # a stop or a rebalance: the streams' queues were cleared (see CleanShutdown)
+            waiting = self.shutdown.deadline is not None  # wait_empty's wait, else our own
+            try:
+                left = await self.shutdown.wait_for_streams(self.pending)
+            finally:
+                if not waiting:
+                    self.shutdown.end_waiting()
+            if left and self.shutdown.ended:
+                await self._abort_open_transactions()
+                return False
         await self.race2.before_commit(self.app.producer.flush)
         producer = self.app.producer
         committed: bool = await super().force_commit(
@@ -147,6 +183,24 @@ class Consumer(faust_aiokafka.Consumer):
             )
             producer.committed_ids.clear()
         return committed
+
+    async def _abort_open_transactions(self) -> None:
+        """The final commit, when records were left unacknowledged (see ``CleanShutdown``)."""
+        producer = self.app.producer
+        if not isinstance(producer, Producer):
+            return
+        opened = [
+            transactional_id
+            for transactional_id, transactional in private.transaction_producers(producer).items()
+            if private.in_transaction(transactional)
+        ]
+        logger.warning(
+            "records left unacknowledged; aborting %d open transactions instead of committing "
+            "them: the worker that gets their partitions resumes from the last commit",
+            len(opened),
+        )
+        for transactional_id in opened:
+            await producer.abort_transaction(transactional_id)
 
     def pending(self) -> tuple[int, int]:
         """(records queued for a stream, records delivered and not acknowledged)."""

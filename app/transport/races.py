@@ -260,6 +260,67 @@ class Race7CommitTimerTransactions:
         return done
 
 
+class CleanShutdown:
+    """SIGTERM: a bounded wait for the streams, one final commit, nothing after it.
+
+    On SIGTERM Faust stops the flow, clears the streams' queues, waits for every delivered
+    record to be acknowledged (``Consumer.wait_empty``), makes its final commit
+    (``commit(start_new_transaction=False)``), and then, as the consumer itself stops, waits and
+    commits again; at a rebalance it waits and commits the same way (without stopping). Three
+    things went wrong:
+
+    - A record delivered to several streams (enriched-readings feeds four agents) gets its
+      reference count raised for all of them at once; when a queue is cleared before that
+      stream took it, the count never reaches zero and ``wait_empty`` waits for ever. Seen with
+      tests/benchmarks/bench_sigterm.py: an at_least_once worker still alive 60 s after SIGTERM,
+      ``wait_empty: Waiting for tasks [(1, <ConsumerMessage: ...enriched-readings[1] offset=37>)]``
+      with every agent idle.
+    - Under exactly_once the commit after the final one committed transactions the final one
+      had closed: ``AssertionError('Invalid state transition TransactionState.READY ->
+      TransactionState.COMMITTING_TRANSACTION')`` (issue 18; race 7 now honours
+      ``start_new_transaction``, and Faust's commit skips closed transactions).
+    - An agent cancelled mid-send after the final commit (the agents stop after the consumer's
+      final commit) is acknowledged by its stream's ``finally`` without its outcome; the
+      consumer's own stop would then commit that offset.
+
+    Fix: the wait for the streams (at a stop or a rebalance) ends after ``WAIT_S``; what is
+    still unacknowledged then was cleared from a queue and will never be (its offset is not
+    committed: the next worker reads it again). Under exactly_once, when such records remain at
+    a stop, the final commit aborts the open transactions instead of committing them (they may
+    hold outputs of those records without their offsets): the next worker resumes from the last
+    commit. (At a rebalance the worker goes on, and Faust's bookkeeping of acknowledged offsets
+    would not survive an abort: there the commit proceeds as Faust's would.) After the final
+    commit of a stop (``app.should_stop``), nothing is committed any more.
+    """
+
+    WAIT_S = 4.0  # in-flight events finish in milliseconds; a supervisor waits 10 s or more
+
+    def __init__(self) -> None:
+        self.ended = False  # the final commit of a stop has been made
+        self.deadline: float | None = None  # the current wait for the streams ends then
+
+    def start_waiting(self) -> None:
+        self.deadline = time.monotonic() + self.WAIT_S
+
+    def end_waiting(self) -> None:
+        self.deadline = None
+
+    async def wait_for_streams(self, pending: Callable[[], tuple[int, int]]) -> int:
+        """Wait until nothing is unacknowledged, at most until the deadline of the current
+        wait (``start_waiting``; one is started if none is); return how many are left."""
+        if self.deadline is None:
+            self.start_waiting()
+        deadline = self.deadline or 0.0
+        while True:
+            _, unacked = pending()
+            if not unacked or time.monotonic() > deadline:
+                return unacked
+            await asyncio.sleep(0.02)
+
+    def may_commit(self) -> bool:
+        return not self.ended
+
+
 class TakeoverSeek:
     """The takeover: a partition without a committed offset loses its first fetched batch.
 

@@ -118,6 +118,32 @@ def _final_commit_begins_again() -> None:
     _replace(Race7CommitTimerTransactions, "commit_the_rest", commit_the_rest)
 
 
+def _shutdown_waits_for_ever() -> None:
+    from app.transport.races import CleanShutdown
+
+    async def wait_for_streams(self: object, pending: Callable[[], tuple[int, int]]) -> int:
+        while pending()[1]:  # Faust's own wait_empty: until every record is acknowledged
+            await asyncio.sleep(0.02)
+        return 0
+
+    _replace(CleanShutdown, "wait_for_streams", wait_for_streams)
+
+
+def _shutdown_commits_after_the_final_commit() -> None:
+    from app.transport.races import CleanShutdown
+
+    _replace(CleanShutdown, "may_commit", lambda self: True)
+
+
+def _shutdown_commits_what_it_should_abort() -> None:
+    from app.transport.drivers import Consumer
+
+    async def abort_nothing(self: object) -> None:
+        return None
+
+    _replace(Consumer, "_abort_open_transactions", abort_nothing)
+
+
 def _takeover() -> None:
     from app.transport.races import TakeoverSeek
 
@@ -190,6 +216,32 @@ BARRIER_MUTANTS = [
         "the final commit begins new transactions although Faust asked for none",
         _final_commit_begins_again,
         (_name("test_final_commit_begins_no_new_transaction_and_a_later_commit_leaves_it"),),
+    ),
+    BarrierMutant(
+        "barrier-shutdown-waits-for-ever",
+        "shutdown",
+        "the stop waits for records no stream will take, as Faust does",
+        _shutdown_waits_for_ever,
+        (
+            _name(
+                "test_shutdown_a_record_cleared_from_its_queue_does_not_hold_the_stop"
+                "[at_least_once]"
+            ),
+        ),
+    ),
+    BarrierMutant(
+        "barrier-shutdown-commits-after-final",
+        "shutdown",
+        "a commit after the final commit of a stop goes ahead",
+        _shutdown_commits_after_the_final_commit,
+        (_name("test_shutdown_nothing_is_committed_after_the_final_commit"),),
+    ),
+    BarrierMutant(
+        "barrier-shutdown-no-abort",
+        "shutdown",
+        "the final commit commits transactions that may hold unacknowledged records' outputs",
+        _shutdown_commits_what_it_should_abort,
+        (_name("test_shutdown_with_records_left_unacknowledged_aborts_instead_of_committing"),),
     ),
     BarrierMutant(
         "barrier-takeover-no-rewind",
