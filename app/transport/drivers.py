@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar, cast, override
 
@@ -57,6 +58,7 @@ from app.transport.races import (
 from app.transport.watchdog import COMMIT_TIMEOUT_S, STUCK_COMMIT, Watchdog
 
 WATCHDOG_INTERVAL_S = 5.0
+GC_EVERY_S = 1.0
 logger = logging.getLogger(__name__)
 
 
@@ -81,6 +83,7 @@ class Consumer(faust_aiokafka.Consumer):
         self.takeover = TakeoverSeek()
         self.shutdown = CleanShutdown()
         self.watchdog = Watchdog()
+        self._collected = time.monotonic()  # the last garbage collection of ``pending``
         self._deliver = callback  # Faust's own: the conductor's on_message
         super().__init__(
             transport, self.deliver, on_partitions_revoked, on_partitions_assigned, **kwargs
@@ -119,9 +122,10 @@ class Consumer(faust_aiokafka.Consumer):
             left = await self.shutdown.wait_for_streams(self.pending)
             if left and not self.shutdown.ended:
                 logger.warning(
-                    "%d records were never processed (their queues were cleared); their "
+                    "%d records were never processed (their queues were cleared: %s); their "
                     "offsets are not committed, a worker reads them again",
                     left,
+                    self.unacked_records(),
                 )
             await self.commit_and_end_transactions()
         finally:
@@ -157,7 +161,11 @@ class Consumer(faust_aiokafka.Consumer):
         self, topics: TPorTopicSet | None, start_new_transaction: bool
     ) -> bool:
         if start_new_transaction:
-            await self.race1.drain(self.pending)
+            drained = await self.race1.drain(
+                self.pending, lambda: self.app.should_stop, self.unacked_records
+            )
+            if not drained and self.app.should_stop:
+                return False  # the worker is stopping: its final commit decides
         else:  # a stop or a rebalance: the streams' queues were cleared (see CleanShutdown)
             waiting = self.shutdown.deadline is not None  # wait_empty's wait, else our own
             try:
@@ -205,13 +213,25 @@ class Consumer(faust_aiokafka.Consumer):
     def pending(self) -> tuple[int, int]:
         """(records queued for a stream, records delivered and not acknowledged)."""
         queued = sum(channel.queue.qsize() for channel in list(self.app.topics))
-        unacked = [message for message in list(self.unacked) if not message.acked]
-        if unacked and not queued and not self.race1.delivering:
-            # Records cleared from the queues (a rebalance, a shutdown) leave the weak set only
-            # once collected; Faust's own wait_empty collects too.
+        unacked = sum(1 for message in list(self.unacked) if not message.acked)
+        now = time.monotonic()
+        if unacked and not queued and now - self._collected > GC_EVERY_S:
+            # Records cleared from the queues (a rebalance, a stop) leave the weak set only once
+            # collected; Faust's own wait_empty collects too. At most once a second: a
+            # collection costs tens of milliseconds.
+            self._collected = now
             gc.collect()
-            unacked = [message for message in list(self.unacked) if not message.acked]
-        return queued, len(unacked)
+            unacked = sum(1 for message in list(self.unacked) if not message.acked)
+        return queued, unacked
+
+    def unacked_records(self) -> str:
+        """The records delivered and not acknowledged, for a log line."""
+        records = sorted(
+            (message.topic, message.partition, message.offset, message.refcount)
+            for message in list(self.unacked)
+            if not message.acked
+        )
+        return ", ".join(f"{t}[{p}]@{o} refcount {r}" for t, p, o, r in records[:5])
 
     # --- seeks ----------------------------------------------------------------------------------
 

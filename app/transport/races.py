@@ -68,21 +68,32 @@ class Race1DrainBeforeCommit:
         finally:
             gate.set()
 
-    async def drain(self, pending: Callable[[], tuple[int, int]]) -> None:
-        """Until ``pending()`` (queued, unacknowledged) is (0, 0) and nothing is delivering."""
+    async def drain(
+        self,
+        pending: Callable[[], tuple[int, int]],
+        stopping: Callable[[], bool],
+        describe: Callable[[], str],
+    ) -> bool:
+        """Until ``pending()`` (queued, unacknowledged) is (0, 0) and nothing is delivering;
+        False when it gave up: after DRAIN_TIMEOUT_S, or as soon as the worker is stopping
+        (its final commit decides then)."""
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         while True:
             queued, unacked = pending()
             if not (self.delivering or queued or unacked):
-                return
+                return True
+            if stopping():
+                return False
             if time.monotonic() > deadline:
                 logger.warning(
-                    "commit barrier: %d queued, %d unacknowledged after %g s; committing anyway",
+                    "commit barrier: %d queued, %d unacknowledged after %g s (%s); committing "
+                    "anyway",
                     queued,
                     unacked,
                     DRAIN_TIMEOUT_S,
+                    describe(),
                 )
-                return
+                return False
             await asyncio.sleep(0.005)
 
 

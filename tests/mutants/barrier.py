@@ -39,8 +39,8 @@ def _replace(cls: type, attribute: str, replacement: object) -> None:
 def _race1() -> None:
     from app.transport.races import Race1DrainBeforeCommit
 
-    async def drain(self: object, pending: Callable[[], tuple[int, int]]) -> None:
-        return None  # commits at once, whatever the streams still hold
+    async def drain(self: object, *args: object) -> bool:
+        return True  # commits at once, whatever the streams still hold
 
     _replace(Race1DrainBeforeCommit, "drain", drain)
 
