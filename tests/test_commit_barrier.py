@@ -27,6 +27,7 @@ from app.transport.drivers import Consumer, Producer
 from app.transport.races import (
     Race3StableSeek,
     Race7CommitTimerTransactions,
+    Race8RecoveryHighwater,
     TakeoverSeek,
 )
 from app.transport.watchdog import COMMIT_TIMEOUT_S, Watchdog
@@ -124,6 +125,18 @@ async def test_race1_no_record_reaches_a_stream_while_a_commit_is_prepared() -> 
         )
     await asyncio.wait_for(held, timeout=1)
     assert [r.offset for r in streams.records] == [3]
+
+
+async def test_race1_changelog_records_pass_while_a_commit_is_prepared() -> None:
+    app = new_app()
+    app.on_rebalance_start()  # a recovery: the worker replays its changelogs
+    streams = Streams(app)
+    with streams.consumer.race1.closed():
+        await asyncio.wait_for(streams.consumer.deliver(message(changelog(app), 0, 5)), 1)
+    assert [r.offset for r in streams.records] == [5], (
+        "a changelog record waited for a commit; expected it to pass: a recovery held by a "
+        "commit times out and Faust recovers the tables empty"
+    )
 
 
 # --- race 2: table writes committed after their offsets ----------------------------------------
@@ -258,6 +271,19 @@ async def test_race6_a_gap_in_the_offsets_does_not_hold_back_the_commit(guarante
         "Faust 0.15.3 alone commits 1263: the gap it records includes 1262, the duplicate "
         "ends its run of consecutive offsets, and a crash before the next commit processes "
         "1263..1522 again although their table writes are committed (race 6)"
+    )
+
+
+# --- race 8: a recovery that finds nothing to recover ------------------------------------------
+
+
+def test_race8_highwaters_aiokafka_has_not_seen_are_asked_of_the_broker() -> None:
+    log = TP("t-counts-changelog", 0)
+    seen = {log: 128, TP(log.topic, 1): None}  # partition 1: no fetch response yet
+    unknown = Race8RecoveryHighwater().unknown(seen, [log, TP(log.topic, 1), TP(log.topic, 2)])
+    assert unknown == [TP(log.topic, 1), TP(log.topic, 2)], (
+        f"the highwaters to ask the broker for are {unknown}; expected partitions 1 and 2: "
+        "Faust reads an unknown highwater as -1 and recovers the table empty (race 8)"
     )
 
 

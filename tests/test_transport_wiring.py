@@ -87,9 +87,11 @@ async def test_every_private_name_the_transport_reads_exists_on_the_pinned_versi
     ]
     missing = []
     for owner, name in private.PRIVATE_NAMES:
+        if hasattr(owner, name):  # a method or a class attribute
+            continue
+        # An attribute set in __init__: look on real instances (never started).
         holders = [instance for instance in instances if isinstance(instance, owner)]
-        assert holders, f"no instance of {owner.__name__} to look {name} up on"
-        if not all(hasattr(holder, name) for holder in holders):
+        if not holders or not all(hasattr(holder, name) for holder in holders):
             missing.append(f"{owner.__module__}.{owner.__name__}.{name}")
     assert not missing, (
         f"private names the transport reads are gone: {missing}; the installed versions are "

@@ -17,6 +17,7 @@ What each override does, and under which guarantee:
 | ``Consumer.seek_to_committed``: stable offsets, rewind the uncommitted | 3, takeover | both |
 | ``Consumer.seek``, ``on_partitions_revoked``: forget what was delivered | 3, 4 | both |
 | ``Consumer._add_gap``: the gap without the record after it | 6 | both |
+| ``ConsumerThread.highwaters``: unknown ones asked of the broker | 8 | exactly_once |
 | ``Consumer.wait_empty``: a bounded wait, the final commit | clean shutdown | both |
 | ``Producer.commit_transactions``: only open transactions | final commit | exactly_once |
 | ``Consumer._watchdog`` (a task): halt when commits stopped | liveness | exactly_once |
@@ -53,6 +54,7 @@ from app.transport.races import (
     Race5HoldDuringRebalance,
     Race6GapWithoutNextRecord,
     Race7CommitTimerTransactions,
+    Race8RecoveryHighwater,
     TakeoverSeek,
 )
 from app.transport.watchdog import COMMIT_TIMEOUT_S, STUCK_COMMIT, Watchdog
@@ -89,6 +91,10 @@ class Consumer(faust_aiokafka.Consumer):
             transport, self.deliver, on_partitions_revoked, on_partitions_assigned, **kwargs
         )
 
+    @override
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
     # --- delivery: between Faust's fetch loop and the streams ----------------------------------
 
     def rebalancing(self) -> bool:
@@ -101,8 +107,10 @@ class Consumer(faust_aiokafka.Consumer):
     async def deliver(self, message: Message) -> None:
         """Hand ``message`` to the streams, unless a race says it must wait or not go at all."""
         tp = message.tp
-        await self.race5.wait(self.rebalancing, self.is_changelog(tp))
-        if self.in_transaction:
+        changelog = self.is_changelog(tp)
+        await self.race5.wait(self.rebalancing, changelog)
+        if self.in_transaction and not changelog:
+            # Changelog records are never part of a commit: a recovery must not wait for one.
             await self.race1.admit()
         if not (self.race3.admit(tp, message.offset) and self.race4.admit(tp, message.offset)):
             return
@@ -161,11 +169,9 @@ class Consumer(faust_aiokafka.Consumer):
         self, topics: TPorTopicSet | None, start_new_transaction: bool
     ) -> bool:
         if start_new_transaction:
-            drained = await self.race1.drain(
-                self.pending, lambda: self.app.should_stop, self.unacked_records
-            )
-            if not drained and self.app.should_stop:
-                return False  # the worker is stopping: its final commit decides
+            drained = await self.race1.drain(self.pending, self.interrupted, self.unacked_records)
+            if not drained and self.interrupted():
+                return False  # a stop (its final commit decides) or a rebalance (it commits)
         else:  # a stop or a rebalance: the streams' queues were cleared (see CleanShutdown)
             waiting = self.shutdown.deadline is not None  # wait_empty's wait, else our own
             try:
@@ -209,6 +215,11 @@ class Consumer(faust_aiokafka.Consumer):
         )
         for transactional_id in opened:
             await producer.abort_transaction(transactional_id)
+
+    def interrupted(self) -> bool:
+        """A stop or a rebalance is under way: Faust commits as part of it, with the streams'
+        queues cleared; a periodic commit waiting for the streams gives way."""
+        return self.app.should_stop or self.app.rebalancing
 
     def pending(self) -> tuple[int, int]:
         """(records queued for a stream, records delivered and not acknowledged)."""
@@ -272,6 +283,23 @@ class Consumer(faust_aiokafka.Consumer):
             await self.sleep(WATCHDOG_INTERVAL_S)
             if not self.should_stop:
                 self.watchdog.check(self, self.app.rebalancing)
+
+
+class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's aiokafka consumer thread: highwaters the broker knows (race 8)."""
+
+    race8 = Race8RecoveryHighwater()
+
+    @override
+    async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
+        found: dict[TP, int | None] = dict(await super().highwaters(*partitions))
+        if self.consumer.in_transaction:
+            unknown = self.race8.unknown(found, partitions)
+            if unknown:
+                consumer = private.kafka_consumer(self)
+                ends: Mapping[TP, int] = await self.call_thread(consumer.end_offsets, unknown)
+                found.update(ends)
+        return cast(Mapping[TP, int], found)
 
 
 class Producer(faust_aiokafka.Producer):

@@ -17,6 +17,8 @@ switching a fix off in silence. app/transport/versions.py refuses exactly_once o
 | ``_transaction_producers`` | faust aiokafka Producer | race 7, final commit: the transactions |
 | ``_trn_locks`` | faust aiokafka Producer | race 7: Faust's lock per transactional id |
 | ``_txn_manager`` | aiokafka AIOKafkaProducer | the final commit: is a transaction open? |
+| ``_new_consumer_thread`` | faust aiokafka Consumer (method) | overridden: race 8's thread |
+| ``_ensure_consumer`` | faust AIOKafkaConsumerThread | race 8: aiokafka's ``end_offsets`` |
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ import asyncio
 from collections.abc import Mapping, MutableMapping
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.producer.transaction_manager import TransactionManager
 from faust.transport.consumer import Consumer as FaustConsumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
 from faust.transport.drivers.aiokafka import Producer as FaustProducer
 from faust.types import TP
 
@@ -41,6 +45,8 @@ PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
     (FaustProducer, "_transaction_producers"),
     (FaustProducer, "_trn_locks"),
     (AIOKafkaProducer, "_txn_manager"),
+    (FaustAIOKafkaConsumer, "_new_consumer_thread"),
+    (AIOKafkaConsumerThread, "_ensure_consumer"),
     (TransactionManager, "is_in_transaction"),  # public, on the private object above
 )
 
@@ -97,3 +103,8 @@ def in_transaction(producer: object) -> bool:
     """
     manager: Any = getattr(producer, "_txn_manager", None)
     return manager is not None and bool(manager.is_in_transaction())
+
+
+def kafka_consumer(thread: AIOKafkaConsumerThread) -> AIOKafkaConsumer:
+    """The aiokafka consumer a Faust consumer thread runs (raises if it has not started)."""
+    return thread._ensure_consumer()

@@ -99,6 +99,12 @@ def _race7() -> None:
     _replace(Race7CommitTimerTransactions, "commit_the_rest", commit_the_rest)
 
 
+def _race8() -> None:
+    from app.transport.races import Race8RecoveryHighwater
+
+    _replace(Race8RecoveryHighwater, "unknown", lambda self, highwaters, partitions: [])
+
+
 def _final_commit_begins_again() -> None:
     from app.transport.races import Race7CommitTimerTransactions
 
@@ -209,6 +215,13 @@ BARRIER_MUTANTS = [
         "transactions without offsets are not committed",
         _race7,
         (_name("test_race7_every_commit_commits_the_transactions_faust_left_out"),),
+    ),
+    BarrierMutant(
+        "barrier-race8-highwater-unknown",
+        "8",
+        "an unknown highwater is left to Faust, which reads it as -1",
+        _race8,
+        (_name("test_race8_highwaters_aiokafka_has_not_seen_are_asked_of_the_broker"),),
     ),
     BarrierMutant(
         "barrier-final-commit-begins-again",
