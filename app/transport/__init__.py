@@ -1,10 +1,12 @@
 """The Kafka transport of this service: Faust's aiokafka driver with its races fixed (provided).
 
-Faust 0.15.3 loses, duplicates or stalls in seven races around its commits, and in a takeover;
-this project's crash test found them (tests/test_crash_exactly_once.py, the phase 5 README).
+Faust 0.15.3 loses, duplicates or stalls in eight races around its commits and its recovery, at a
+takeover and at a stop; this project's crash test found them (tests/test_crash_exactly_once.py,
+the phase 5 README).
 The fixes live in Faust's own extension point, its transport:
 
-- ``races``: one class per race, with its number, its evidence and its fix;
+- ``races``: one class per race (and for the takeover and the stop), with its number, its
+  evidence and its fix;
 - ``drivers``: the Consumer, Producer and Transport subclasses that Faust builds, which call them;
 - ``private``: every private name of faust-streaming and aiokafka still read, in one place;
 - ``versions``: exactly_once refuses other versions than the pinned ones;

@@ -2,9 +2,9 @@
 
 The drivers (app/transport/drivers.py) call these from their overrides; each class holds one
 fix and nothing else, so a test can prove it and a mutant can take it away
-(tests/test_transport_races.py, tests/mutants/barrier.py). Races 1, 2 and 7 concern Kafka
-transactions and apply under exactly_once; races 3-6 and the takeover are about Faust's
-bookkeeping of offsets and apply under both guarantees.
+(tests/test_commit_barrier.py, tests/mutants/barrier.py). Races 1, 2, 7 and 8 concern Kafka
+transactions and apply under exactly_once; races 3-6, the takeover and the clean shutdown are
+about Faust's bookkeeping of offsets and apply under both guarantees.
 
 Faust commits every ``broker_commit_interval`` (2.8 s) from a task of its own while the agents
 keep running; every output lands in the partition of its source event (faust/transport/consumer.py
