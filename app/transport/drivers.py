@@ -86,6 +86,7 @@ class Consumer(faust_aiokafka.Consumer):
         self.shutdown = CleanShutdown()
         self.watchdog = Watchdog()
         self._collected = time.monotonic()  # the last garbage collection of ``pending``
+        self._changelog: dict[str, bool] = {}  # topic -> is it a table's changelog?
         self._deliver = callback  # Faust's own: the conductor's on_message
         super().__init__(
             transport, self.deliver, on_partitions_revoked, on_partitions_assigned, **kwargs
@@ -102,14 +103,18 @@ class Consumer(faust_aiokafka.Consumer):
         return self.app.rebalancing or self.app.rebalancing_count == 0
 
     def is_changelog(self, tp: TP) -> bool:
-        return tp.topic in self.app.tables.changelog_topics
+        known = self._changelog.get(tp.topic)
+        if known is None:  # Faust builds that set anew on every call: ask once per topic
+            known = self._changelog[tp.topic] = tp.topic in self.app.tables.changelog_topics
+        return known
 
     async def deliver(self, message: Message) -> None:
         """Hand ``message`` to the streams, unless a race says it must wait or not go at all."""
         tp = message.tp
         changelog = self.is_changelog(tp)
-        await self.race5.wait(self.rebalancing, changelog)
-        if self.in_transaction and not changelog:
+        if not changelog and self.rebalancing():  # (checked here first: no await per record)
+            await self.race5.wait(self.rebalancing, changelog)
+        if self.in_transaction and not changelog and not self.race1.is_open():
             # Changelog records are never part of a commit: a recovery must not wait for one.
             await self.race1.admit()
         if not (self.race3.admit(tp, message.offset) and self.race4.admit(tp, message.offset)):

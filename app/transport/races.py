@@ -59,6 +59,9 @@ class Race1DrainBeforeCommit:
             self._open.set()
         return self._open
 
+    def is_open(self) -> bool:
+        return self._event().is_set()
+
     async def admit(self) -> None:
         """Wait while a commit is being prepared."""
         await self._event().wait()
