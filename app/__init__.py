@@ -9,7 +9,8 @@
 - ``inspector``  ``uv run python -m app.inspector <topic> [--limit N]``
 - ``cli_support`` one-line errors and exit codes shared by the command-line tools
 - ``halt``       stops a worker without acknowledging the event it holds (phase 2, nothing vanishes)
-- ``commit_barrier`` what Faust's exactly_once needs to be exact (phase 5 installs it)
+- ``transport``  Faust's Kafka driver with its commit races fixed (phase 5 README), in force
+                 under either guarantee; exactly_once only on the pinned faust and aiokafka
 - ``broker_auth`` TLS/SASL credentials for an existing cluster, from ``config``
 
 Nothing here imports the kata engine; only ``main`` loads your ``katas/phaseN`` modules, by name.

@@ -16,6 +16,7 @@ import faust
 from app.broker_auth import broker_credentials
 from app.config import Settings, settings
 from app.models import DeadLetter, EnrichedReading, WindowAggregate, WindowTick
+from app.transport import transport_url
 
 # Measured with tests/benchmarks/bench_throughput.py (README, "Performance"). None of them changes
 # what is written or when an offset is committed; they change how records travel.
@@ -35,7 +36,8 @@ def create_app(config: Settings = settings) -> faust.App:
     """Build the Faust app: broker, guarantee and web server all come from ``config``."""
     return faust.App(
         config.app_id,
-        broker=config.broker_url,
+        # Faust's aiokafka driver with its races fixed, under either guarantee (app/transport).
+        broker=transport_url(config.broker_url),
         store="memory://",  # tables live in memory; their changelog topics make them durable
         processing_guarantee=config.processing_guarantee,
         topic_partitions=config.topic_partitions,

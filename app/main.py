@@ -10,6 +10,9 @@ Environment:
                listed in PHASE_MODULES whose folder exists. Unknown or missing phases are an error.
   KATA_IMPL    ``solutions`` runs the reference solutions instead of your katas/phaseN modules.
   everything in app/config.py (broker, app id, topic prefix, web port, ...).
+
+Under exactly_once it refuses to start (one line, exit 2) when faust-streaming or aiokafka is not
+the pinned version (app/transport/versions.py); under at_least_once it warns.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import importlib
 import importlib.util
 import os
 import sys
+from typing import Any
+
+from app.transport.versions import check_versions
 
 try:
     from app.faust_app import app
@@ -76,3 +82,6 @@ except ValueError as error:  # a usage error: one line, no traceback
     print(f"app.main: {error}", file=sys.stderr)
     raise SystemExit(2) from None
 load_phases(_phases)
+# Once the phases have set the guarantee: exactly_once only on the pinned faust and aiokafka.
+_guarantee: Any = app.conf.processing_guarantee  # Faust types this setting loosely
+check_versions(_guarantee)

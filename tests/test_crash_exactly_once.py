@@ -1,8 +1,9 @@
-"""The crash test of phase 5: SIGKILL the whole reference pipeline mid-stream, restart, count.
+"""The crash test of phase 5: kill the whole reference pipeline mid-stream, restart, count.
 
 The way Bytewax tests recovery, against a real broker: produce READINGS readings (some
-malformed, event times spanning many windows), run phases 2-5 as a real worker subprocess, kill
-it with SIGKILL at three points, restart it each time, let the last worker finish the stream,
+malformed, event times spanning many windows), run phases 2-5 as a real worker subprocess, stop
+it six times (three SIGKILLs, three SIGTERMs), restart it each time, let the last worker finish
+the stream,
 then read every output topic read_committed without joining a group and compare with the truth
 computed from the input:
 
@@ -10,7 +11,10 @@ computed from the input:
   duplicates are counted and printed, not asserted.
 - exactly_once: nothing lost and nothing duplicated in enriched-readings, sensor-dead-letter and
   window-aggregates, every window's count exact, and the recovered per-sensor counts that
-  /status/ serves equal the true counts.
+  /status/ serves equal the true counts; and no worker halts or needs a supervisor's restart
+  (the watchdog's halt, a stall): the races are closed, so either is a failure.
+- both: a worker stopped by SIGTERM exits by itself, with no traceback and no error while
+  stopping in its log (the seconds it took are printed, never asserted).
 
 The readings arrive while the workers live and die: a feeder thread sends PRELOAD at once, then a
 steady trickle (FEED_PER_S) until the kills are over, then the rest; RESERVE of them are never
@@ -18,8 +22,12 @@ sent before the last kill, so every kill lands mid-stream however fast or slow t
 The kill points: ``early`` (half a second after the worker is ready: its first transaction is
 open, nothing of it committed), ``after-commit`` (as soon as the group's committed offsets of
 the readings move: right after a commit) and ``mid-interval`` (half a commit interval after
-such a commit). A duplicate is charged to the kill after which it was written (the output
-topics' end offsets are taken at every kill). Run with ``-s`` to see the table.
+such a commit), all SIGKILL to the worker's process group; ``term-rebalance`` (as the restarted
+worker's recovery service starts: the signal lands while it joins the group, is assigned and
+recovers, before it is ready), ``term-after-commit`` and ``term-mid-stream`` (1.7 s
+after ready), SIGTERM to the worker process, as a supervisor stops it. A duplicate is charged to
+the kill after which it was written (the output topics' end offsets are taken at every kill).
+Run with ``-s`` to see the table.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import json
 import math
 import os
 import signal
+import subprocess
 import threading
 import time
 import urllib.request
@@ -42,9 +51,9 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from app.commit_barrier import STUCK_COMMIT
 from app.config import ErrorCode
 from app.producer import KIND_HEADER, SEEDED_START_TIME, VALID, generate_events
+from app.transport.watchdog import STUCK_COMMIT
 from kata_engine.pytest_plugin import KafkaIsolation
 from kata_engine.worker import (
     Record,
@@ -66,12 +75,23 @@ RESERVE = 2_000  # never sent before the last kill: on a slow machine the stream
 PARTITIONS = 4
 WINDOW_SIZE = 60.0
 COMMIT_INTERVAL = 2.8  # Faust's broker_commit_interval (default)
-KILL_POINTS = ("early", "after-commit", "mid-interval")
+# (kill point, signal): SIGKILL is a crash; SIGTERM is what a supervisor sends first, a clean stop.
+KILL_POINTS: tuple[tuple[str, signal.Signals], ...] = (
+    ("early", signal.SIGKILL),
+    ("term-rebalance", signal.SIGTERM),
+    ("after-commit", signal.SIGKILL),
+    ("term-after-commit", signal.SIGTERM),
+    ("mid-interval", signal.SIGKILL),
+    ("term-mid-stream", signal.SIGTERM),
+)
+TERM_GUARD_S = 60.0  # a worker alive this long after SIGTERM hangs (a guard, not a measure)
+# In the log of a worker stopped by SIGTERM, any of these is a failure.
+TROUBLE = ("Traceback (most recent call last)", "Error while stopping", "Invalid state transition")
 OUTPUTS = ("enriched-readings", "sensor-dead-letter", "window-aggregates")
 WAIT_S = 420.0  # a guard against a hang, never a performance assertion
-# A worker whose commit got stuck halts itself (app/commit_barrier.py); like a supervisor, the
+# A worker whose commit got stuck halts itself (app/transport/watchdog.py); like a supervisor, the
 # test restarts it, and says so. More than this many in one run is a failure.
-MAX_STUCK_RESTARTS = 3
+MAX_STUCK_RESTARTS = 3  # at_least_once only: under exactly_once one halt fails the test
 STALL_S = 40.0  # committed offsets unchanged this long: stuck (the broker fences at 60 s)
 SESSION_EXPIRY_S = 7.0  # BROKER_SESSION_TIMEOUT below, and a second for the broker to act
 # A SIGKILLed member stays in the group until its session times out (Faust's default: 60 s);
@@ -101,6 +121,8 @@ class Kill:
     committed: int  # readings whose offsets the group had committed when the worker died
     fed: int  # readings sent by then
     ends: dict[tuple[str, int], int]  # output (topic, partition) -> end offset at the kill
+    exit_s: float | None = None  # SIGTERM: seconds from the signal to the process's exit
+    trouble: list[str] = field(default_factory=list)  # SIGTERM: tracebacks, errors while stopping
 
 
 @dataclass
@@ -117,7 +139,7 @@ class Outcome:
     seconds: float
 
 
-def test_at_least_once_loses_nothing_across_sigkills(
+def test_at_least_once_loses_nothing_across_sigkills_and_sigterms(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     outcome = crash_and_recover(
@@ -125,15 +147,25 @@ def test_at_least_once_loses_nothing_across_sigkills(
     )
     print_table(outcome)
     assert not any(outcome.lost.values()), f"at_least_once lost outcomes: {outcome.lost}"
+    assert_clean_stops(outcome)
 
 
-def test_exactly_once_loses_and_duplicates_nothing_across_sigkills(
+def assert_clean_stops(outcome: Outcome) -> None:
+    troubled = {kill.point: kill.trouble[:3] for kill in outcome.kills if kill.trouble}
+    assert not troubled, (
+        f"{outcome.guarantee}: a worker stopped by SIGTERM did not stop cleanly: {troubled}; "
+        "expected an exit without a traceback or an error (what a supervisor sends first)"
+    )
+
+
+def test_exactly_once_loses_and_duplicates_nothing_across_sigkills_and_sigterms(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     outcome = crash_and_recover(
         "exactly_once", request.getfixturevalue("kafka_isolation"), tmp_path
     )
     print_table(outcome)
+    assert_clean_stops(outcome)
     assert not any(outcome.lost.values()), f"exactly_once lost outcomes: {outcome.lost}"
     assert not any(outcome.duplicated.values()), (
         f"exactly_once duplicated outcomes {outcome.duplicated} (per kill: "
@@ -172,21 +204,31 @@ def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path)
     feeder.preloaded.wait(timeout=WAIT_S)
 
     kills: list[Kill] = []
-    for number, point in enumerate(KILL_POINTS):
+    for number, (point, sig) in enumerate(KILL_POINTS):
         workdir = tmp_path / f"{guarantee}-{number}"
         workdir.mkdir()
-        time.sleep(SESSION_EXPIRY_S)  # the killed member leaves first: one rebalance, not two
+        if not kills or kills[-1].exit_s is None:
+            time.sleep(SESSION_EXPIRY_S)  # the killed member leaves first: one rebalance, not two
         with running_worker(env, workdir, phases="2,3,4,5") as worker:
-            wait_ready(worker, guarantee)
             try:
-                committed = asyncio.run(kill_at(point, worker, servers, isolation.app_id, readings))
+                if point == "term-rebalance":
+                    wait_until(
+                        lambda: RECOVERING in worker.log.read_text(errors="replace"),
+                        worker,
+                        "the worker's recovery never started",
+                    )
+                else:
+                    wait_ready(worker, guarantee)
+                kill = asyncio.run(kill_at(point, sig, worker, servers, isolation.app_id, readings))
             except WorkerDied:  # it halted itself before the kill: a crash all the same
-                if not halted_on_a_stuck_commit(worker):
-                    raise
+                if guarantee == "exactly_once" or not halted_on_a_stuck_commit(worker):
+                    raise  # under exactly_once a halt is a failure: the races are closed
                 print(f"\n{guarantee}: the worker halted on a stuck commit before the {point} kill")
                 committed = asyncio.run(committed_offsets(servers, isolation.app_id, readings))
-            ends = asyncio.run(output_ends(servers, outputs))
-            kills.append(Kill(point, committed, feeder.fed, ends))
+                kill = Kill(point, committed, 0, {})
+            kill.fed = feeder.fed
+            kill.ends = asyncio.run(output_ends(servers, outputs))
+            kills.append(kill)
     feeder.finish()
     assert feeder.error is None, f"the feeder failed: {feeder.error!r}"
     truth = read_truth(servers, readings)
@@ -194,12 +236,15 @@ def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path)
     for restart in range(MAX_STUCK_RESTARTS + 1):
         workdir = tmp_path / f"{guarantee}-final-{restart}"
         workdir.mkdir()
-        time.sleep(SESSION_EXPIRY_S)
+        if restart or kills[-1].exit_s is None:
+            time.sleep(SESSION_EXPIRY_S)
         with running_worker(env, workdir, phases="2,3,4,5") as worker:
             try:
                 wait_ready(worker, guarantee)
                 wait_for_every_commit(servers, isolation.app_id, readings, worker)
             except (WorkerDied, Stalled) as stuck:
+                if guarantee == "exactly_once":
+                    raise  # a halt or a supervisor's restart: the races are closed, it is a bug
                 if restart == MAX_STUCK_RESTARTS or not (
                     isinstance(stuck, Stalled) or halted_on_a_stuck_commit(worker)
                 ):
@@ -312,7 +357,7 @@ def wait_for_every_commit(servers: str, group: str, topic: str, worker: Worker) 
 
 
 def halted_on_a_stuck_commit(worker: Worker) -> bool:
-    """Did the worker halt itself because a commit never finished (app/commit_barrier.py)?"""
+    """Did the worker halt itself because a commit never finished (app/transport/watchdog.py)?"""
     return STUCK_COMMIT in worker.log.read_text(errors="replace")
 
 
@@ -349,11 +394,25 @@ def wait_ready(worker: Worker, guarantee: str) -> None:
     )
 
 
-async def kill_at(point: str, worker: Worker, servers: str, group: str, topic: str) -> int:
-    """SIGKILL the worker at ``point``; return the committed readings at that moment."""
+# The restarted worker's recovery service starts (before it joins the group). Its recovery of
+# these in-memory tables takes milliseconds once assigned, so a SIGTERM sent now lands while the
+# worker joins the group, is assigned and recovers: before it is ready.
+RECOVERING = "[^---Recovery]: Starting..."
+
+
+async def kill_at(
+    point: str, sig: signal.Signals, worker: Worker, servers: str, group: str, topic: str
+) -> Kill:
+    """Send ``sig`` to the worker at ``point``; the committed readings at that moment.
+
+    SIGKILL goes to the worker's whole process group, a crash. SIGTERM goes to the worker
+    process, as a supervisor sends it, and the worker must exit by itself, without a traceback.
+    """
     if point == "early":
         await asyncio.sleep(0.5)
-    else:
+    elif point == "term-mid-stream":
+        await asyncio.sleep(COMMIT_INTERVAL * 0.6)
+    elif point != "term-rebalance":
         before = await committed_offsets(servers, group, topic)
         deadline = time.monotonic() + STALL_S
         while await committed_offsets(servers, group, topic) == before:
@@ -364,9 +423,26 @@ async def kill_at(point: str, worker: Worker, servers: str, group: str, topic: s
         if point == "mid-interval":
             await asyncio.sleep(COMMIT_INTERVAL / 2)
     committed = await committed_offsets(servers, group, topic)
-    os.killpg(worker.process.pid, signal.SIGKILL)
-    worker.process.wait()
-    return committed
+    kill = Kill(point, committed, 0, {})
+    if sig == signal.SIGKILL:
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait()
+        return kill
+    signalled = time.monotonic()
+    worker.process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.to_thread(worker.process.wait, TERM_GUARD_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait()
+        kill.trouble.append(f"still alive {TERM_GUARD_S:g} s after SIGTERM")
+    kill.exit_s = time.monotonic() - signalled
+    kill.trouble += [
+        line
+        for line in worker.log.read_text(errors="replace").splitlines()
+        if any(mark in line for mark in TROUBLE)
+    ]
+    return kill
 
 
 async def committed_offsets(servers: str, group: str, topic: str) -> int:
@@ -518,17 +594,21 @@ def print_table(outcome: Outcome) -> None:
         "sensor-dead-letter": "dead",
         "window-aggregates": "windows",
     }
+    terms = sum(1 for kill in outcome.kills if kill.exit_s is not None)
     print(
-        f"\n{outcome.guarantee}: {READINGS} readings, {len(outcome.kills)} SIGKILLs, "
-        f"{outcome.seconds:.0f} s"
+        f"\n{outcome.guarantee}: {READINGS} readings, {len(outcome.kills) - terms} SIGKILLs, "
+        f"{terms} SIGTERMs, {outcome.seconds:.0f} s"
     )
     print(
-        f"{'kill point':<14}{'fed':>7}{'committed':>10}  "
+        f"{'kill point':<18}{'fed':>7}{'committed':>10}  "
         + "  ".join(f"dup {short[n]:>8}" for n in OUTPUTS)
+        + "  SIGTERM to exit"
     )
     for kill in outcome.kills:
         dups = "  ".join(f"{outcome.duplicated_per_kill[n][kill.point]:>12}" for n in OUTPUTS)
-        print(f"{kill.point:<14}{kill.fed:>7}{kill.committed:>10}  {dups}")
+        stop = "" if kill.exit_s is None else f"  {kill.exit_s:.1f} s"
+        stop += f" ({len(kill.trouble)} trouble lines)" if kill.trouble else ""
+        print(f"{kill.point:<18}{kill.fed:>7}{kill.committed:>10}  {dups}{stop}")
     print(
         "total: lost "
         + ", ".join(f"{short[n]} {outcome.lost[n]}" for n in OUTPUTS)

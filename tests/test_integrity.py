@@ -20,6 +20,7 @@ from kata_engine.manifest import Manifest, load, task_sort_key
 from kata_engine.report import FAILED, PASSED, OutcomeRecord
 from kata_engine.runner import PytestRun, run_pytest
 from tests.mutants import MUTANTS, Mutant
+from tests.mutants.barrier import BARRIER_MUTANTS, BARRIER_TESTS, BarrierMutant
 
 CONCURRENT_RUNS = 2  # the machines that run this have two cores
 
@@ -181,4 +182,45 @@ def test_the_mutant_is_caught(mutant: Mutant, mutant_runs: dict[str, PytestRun])
         assert any(expected in r.nodeid for r in failed), (
             f"mutant {mutant.name}: no failing test matches {expected!r}; failing:\n"
             + describe(failed)
+        )
+
+
+# --- barrier mutants: the transport with one race's fix removed ---------------------------------
+
+
+def test_every_race_has_a_barrier_mutant() -> None:
+    races = {mutant.race for mutant in BARRIER_MUTANTS}
+    expected = {"1", "2", "3", "4", "5", "6", "7", "8", "takeover", "final commit", "shutdown"}
+    assert races >= expected, f"races without a barrier mutant: {sorted(expected - races)}"
+
+
+@pytest.fixture(scope="module")
+def barrier_mutant_runs() -> dict[str, PytestRun]:
+    def run(mutant: BarrierMutant) -> PytestRun:
+        # Only the tests that must catch it: each run starts a Python with Faust, once.
+        targets = [f"{BARRIER_TESTS.rsplit('/', 1)[0]}/{test}" for test in mutant.caught_by]
+        return run_pytest(
+            targets,
+            root=manifest().root,
+            solutions=True,
+            extra_args=["-p", "tests.mutants.plugin", f"--mutant={mutant.name}"],
+        )
+
+    with ThreadPoolExecutor(max_workers=CONCURRENT_RUNS) as pool:
+        runs = pool.map(run, BARRIER_MUTANTS)
+        return dict(zip((m.name for m in BARRIER_MUTANTS), runs, strict=True))
+
+
+@pytest.mark.parametrize("mutant", BARRIER_MUTANTS, ids=lambda mutant: mutant.name)
+def test_the_barrier_mutant_is_caught(
+    mutant: BarrierMutant, barrier_mutant_runs: dict[str, PytestRun]
+) -> None:
+    report = barrier_mutant_runs[mutant.name].report
+    assert not report.collection_errors, f"collection errors: {report.collection_errors}"
+    failed = [r for r in report.tests if r.outcome in (FAILED, "error")]
+    assert failed, f"barrier mutant {mutant.name} ({mutant.description}) survived"
+    for expected in mutant.caught_by:
+        assert any(expected in r.nodeid for r in failed), (
+            f"barrier mutant {mutant.name} (race {mutant.race}): no failing test matches "
+            f"{expected!r}; failing:\n" + describe(failed)
         )

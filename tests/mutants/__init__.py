@@ -103,10 +103,20 @@ def discover() -> dict[str, Mutant]:
 
 
 def apply_mutant(name: str) -> None:
-    """Apply the named mutant (the switch must already route katas.phaseN to solutions)."""
+    """Apply the named mutant (the switch must already route katas.phaseN to solutions).
+
+    Barrier mutants (tests/mutants/barrier.py: the transport with one race's fix removed) are
+    applied the same way.
+    """
+    from tests.mutants.barrier import BARRIER_MUTANTS
+
+    barrier = {mutant.name: mutant for mutant in BARRIER_MUTANTS}
     registry = discover()
+    if name in barrier:
+        barrier[name].apply()
+        return
     if name not in registry:
-        known = ", ".join(sorted(registry)) or "none"
+        known = ", ".join(sorted([*registry, *barrier])) or "none"
         raise KeyError(f"unknown mutant {name!r} (known: {known})")
     registry[name].apply()
 

@@ -1,0 +1,352 @@
+"""Faust's aiokafka driver with the races of app/transport/races.py fixed (provided; read it).
+
+Faust builds its consumer and producer from its transport's class attributes
+(``Transport.Consumer``, ``Transport.Producer``), and picks the transport by the scheme of the
+broker URL (faust/transport/drivers/__init__.py reads the ``faust.transports`` entry points;
+pyproject.toml registers ``katakafka`` for the Transport below, and app/faust_app.py asks for it).
+So every fix is in force from the moment the consumer exists, before the first recovery, and
+every override below is a method of Faust's own classes, marked ``@override``: mypy fails when a
+release renames the method underneath.
+
+What each override does, and under which guarantee:
+
+| Override | Race | Guarantee (EOS: exactly_once) |
+|---|---|---|
+| ``Consumer.__init__``: the callback goes through ``deliver`` | 1, 3, 4, 5 | both (1: EOS) |
+| ``Consumer.force_commit``: drain, flush, commit, commit the rest | 1, 2, 7 | exactly_once |
+| ``Consumer.seek_to_committed``: stable offsets, rewind the uncommitted | 3, takeover | both |
+| ``Consumer.seek``, ``on_partitions_revoked``: forget what was delivered | 3, 4 | both |
+| ``Consumer._add_gap``: the gap without the record after it | 6 | both |
+| ``ConsumerThread.highwaters``: unknown ones asked of the broker | 8 | exactly_once |
+| ``Consumer.wait_empty``: a bounded wait, the final commit | clean shutdown | both |
+| ``Producer.commit_transactions``: only open transactions | final commit | exactly_once |
+| ``Consumer._watchdog`` (a task): halt when commits stopped | liveness | exactly_once |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar, cast, override
+
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP, ConsumerT, Message, ProducerT
+from faust.types.transports import (
+    ConsumerCallback,
+    PartitionsAssignedCallback,
+    PartitionsRevokedCallback,
+    TPorTopicSet,
+    TransportT,
+)
+from mode import Service
+
+from app.halt import halt
+from app.transport import private
+from app.transport.races import (
+    CleanShutdown,
+    Race1DrainBeforeCommit,
+    Race2FlushBeforeCommit,
+    Race3StableSeek,
+    Race4NoRedelivery,
+    Race5HoldDuringRebalance,
+    Race6GapWithoutNextRecord,
+    Race7CommitTimerTransactions,
+    Race8RecoveryHighwater,
+    TakeoverSeek,
+)
+from app.transport.watchdog import COMMIT_TIMEOUT_S, STUCK_COMMIT, Watchdog
+
+WATCHDOG_INTERVAL_S = 5.0
+GC_EVERY_S = 1.0
+logger = logging.getLogger(__name__)
+
+
+class Consumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer, with the races fixed."""
+
+    def __init__(
+        self,
+        transport: TransportT,
+        callback: ConsumerCallback,
+        on_partitions_revoked: PartitionsRevokedCallback,
+        on_partitions_assigned: PartitionsAssignedCallback,
+        **kwargs: Any,
+    ) -> None:
+        self.race1 = Race1DrainBeforeCommit()
+        self.race2 = Race2FlushBeforeCommit()
+        self.race3 = Race3StableSeek()
+        self.race4 = Race4NoRedelivery()
+        self.race5 = Race5HoldDuringRebalance()
+        self.race6 = Race6GapWithoutNextRecord()
+        self.race7 = Race7CommitTimerTransactions()
+        self.takeover = TakeoverSeek()
+        self.shutdown = CleanShutdown()
+        self.watchdog = Watchdog()
+        self._collected = time.monotonic()  # the last garbage collection of ``pending``
+        self._changelog: dict[str, bool] = {}  # topic -> is it a table's changelog?
+        self._deliver = callback  # Faust's own: the conductor's on_message
+        super().__init__(
+            transport, self.deliver, on_partitions_revoked, on_partitions_assigned, **kwargs
+        )
+
+    @override
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    # --- delivery: between Faust's fetch loop and the streams ----------------------------------
+
+    def rebalancing(self) -> bool:
+        """True from the start of a rebalance until Faust has ended it, and before the first."""
+        return self.app.rebalancing or self.app.rebalancing_count == 0
+
+    def is_changelog(self, tp: TP) -> bool:
+        known = self._changelog.get(tp.topic)
+        if known is None:  # Faust builds that set anew on every call: ask once per topic
+            known = self._changelog[tp.topic] = tp.topic in self.app.tables.changelog_topics
+        return known
+
+    async def deliver(self, message: Message) -> None:
+        """Hand ``message`` to the streams, unless a race says it must wait or not go at all."""
+        tp = message.tp
+        changelog = self.is_changelog(tp)
+        if not changelog and self.rebalancing():  # (checked here first: no await per record)
+            await self.race5.wait(self.rebalancing, changelog)
+        if self.in_transaction and not changelog and not self.race1.is_open():
+            # Changelog records are never part of a commit: a recovery must not wait for one.
+            await self.race1.admit()
+        if not (self.race3.admit(tp, message.offset) and self.race4.admit(tp, message.offset)):
+            return
+        self.race1.delivering += 1
+        try:
+            await self._deliver(message)
+        finally:
+            self.race1.delivering -= 1
+
+    # --- commits ----------------------------------------------------------------------------------
+
+    @override
+    async def wait_empty(self) -> None:
+        """Faust's wait for the streams at a stop, bounded (see ``CleanShutdown``)."""
+        self.shutdown.start_waiting()
+        try:
+            left = await self.shutdown.wait_for_streams(self.pending)
+            if left and not self.shutdown.ended:
+                logger.warning(
+                    "%d records were never processed (their queues were cleared: %s); their "
+                    "offsets are not committed, a worker reads them again",
+                    left,
+                    self.unacked_records(),
+                )
+            await self.commit_and_end_transactions()
+        finally:
+            self.shutdown.end_waiting()
+
+    @override
+    async def force_commit(
+        self, topics: TPorTopicSet | None = None, start_new_transaction: bool = True
+    ) -> bool:
+        if not self.shutdown.may_commit():
+            return False  # after the final commit: an ack now may lack its outcome
+        if not start_new_transaction and self.app.should_stop:
+            self.shutdown.ended = True  # the final commit of a stop (else: a rebalance's)
+        if not self.in_transaction:
+            committed: bool = await super().force_commit(
+                topics, start_new_transaction=start_new_transaction
+            )
+            return committed
+        with self.race1.closed():  # no new record reaches a stream from now on
+            # asyncio.wait, not wait_for: wait_for would wait for the stuck commit to honour
+            # its cancellation, and code under Faust's commit shields itself from it.
+            commit = asyncio.ensure_future(self._commit_drained(topics, start_new_transaction))
+            done, _ = await asyncio.wait({commit}, timeout=COMMIT_TIMEOUT_S)
+            if not done:
+                halt(
+                    f"{STUCK_COMMIT} {COMMIT_TIMEOUT_S:g} s: stopping the worker; a restarted "
+                    "worker aborts the open transactions and resumes from the last commit"
+                )
+            self.watchdog.committed()
+            return commit.result()
+
+    async def _commit_drained(
+        self, topics: TPorTopicSet | None, start_new_transaction: bool
+    ) -> bool:
+        if start_new_transaction:
+            drained = await self.race1.drain(self.pending, self.interrupted, self.unacked_records)
+            if not drained and self.interrupted():
+                return False  # a stop (its final commit decides) or a rebalance (it commits)
+        else:  # a stop or a rebalance: the streams' queues were cleared (see CleanShutdown)
+            waiting = self.shutdown.deadline is not None  # wait_empty's wait, else our own
+            try:
+                left = await self.shutdown.wait_for_streams(self.pending)
+            finally:
+                if not waiting:
+                    self.shutdown.end_waiting()
+            if left and self.shutdown.ended:
+                await self._abort_open_transactions()
+                return False
+        await self.race2.before_commit(self.app.producer.flush)
+        producer = self.app.producer
+        committed: bool = await super().force_commit(
+            topics, start_new_transaction=start_new_transaction
+        )
+        if isinstance(producer, Producer):
+            await self.race7.commit_the_rest(
+                private.transaction_producers(producer),
+                producer.committed_ids,
+                lambda transactional_id: private.transaction_lock(producer, transactional_id),
+                private.in_transaction,
+                start_new_transaction,
+            )
+            producer.committed_ids.clear()
+        return committed
+
+    async def _abort_open_transactions(self) -> None:
+        """The final commit, when records were left unacknowledged (see ``CleanShutdown``)."""
+        producer = self.app.producer
+        if not isinstance(producer, Producer):
+            return
+        opened = [
+            transactional_id
+            for transactional_id, transactional in private.transaction_producers(producer).items()
+            if private.in_transaction(transactional)
+        ]
+        logger.warning(
+            "records left unacknowledged; aborting %d open transactions instead of committing "
+            "them: the worker that gets their partitions resumes from the last commit",
+            len(opened),
+        )
+        for transactional_id in opened:
+            await producer.abort_transaction(transactional_id)
+
+    def interrupted(self) -> bool:
+        """A stop or a rebalance is under way: Faust commits as part of it, with the streams'
+        queues cleared; a periodic commit waiting for the streams gives way."""
+        return self.app.should_stop or self.app.rebalancing
+
+    def pending(self) -> tuple[int, int]:
+        """(records queued for a stream, records delivered and not acknowledged)."""
+        queued = sum(channel.queue.qsize() for channel in list(self.app.topics))
+        unacked = sum(1 for message in list(self.unacked) if not message.acked)
+        now = time.monotonic()
+        if unacked and not queued and now - self._collected > GC_EVERY_S:
+            # Records cleared from the queues (a rebalance, a stop) leave the weak set only once
+            # collected; Faust's own wait_empty collects too. At most once a second: a
+            # collection costs tens of milliseconds.
+            self._collected = now
+            gc.collect()
+            unacked = sum(1 for message in list(self.unacked) if not message.acked)
+        return queued, unacked
+
+    def unacked_records(self) -> str:
+        """The records delivered and not acknowledged, for a log line."""
+        records = sorted(
+            (message.topic, message.partition, message.offset, message.refcount)
+            for message in list(self.unacked)
+            if not message.acked
+        )
+        return ", ".join(f"{t}[{p}]@{o} refcount {r}" for t, p, o, r in records[:5])
+
+    # --- seeks ----------------------------------------------------------------------------------
+
+    @override
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        self.race4.forget()  # every partition goes back to its committed offset
+        fetched = await self.race3.stable(
+            super().seek_to_committed, private.committed_offsets(self)
+        )
+        if self.app.conf.consumer_auto_offset_reset == "earliest":
+            for tp in self.takeover.to_rewind(fetched, self.is_changelog):
+                await self.seek(tp, 0)
+        return cast(Mapping[TP, int], fetched)  # None where nothing is committed, as Faust has it
+
+    @override
+    async def seek(self, partition: TP, offset: int) -> None:
+        self.race4.forget(partition)  # a seek back means: deliver again
+        self.race3.forget(partition)
+        await super().seek(partition, offset)
+
+    @override
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self.race4.forget()  # partitions may come back, from their committed offsets
+        self.race3.forget()
+        await super().on_partitions_revoked(revoked)
+
+    @override
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        await super()._add_gap(tp, offset_from, self.race6.last_of_gap(offset_to))
+
+    # --- liveness -------------------------------------------------------------------------------
+
+    @Service.task
+    async def _watchdog(self) -> None:
+        if not self.in_transaction:
+            return
+        while not self.should_stop:
+            await self.sleep(WATCHDOG_INTERVAL_S)
+            if not self.should_stop:
+                self.watchdog.check(self, self.app.rebalancing)
+
+
+class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's aiokafka consumer thread: highwaters the broker knows (race 8)."""
+
+    race8 = Race8RecoveryHighwater()
+
+    @override
+    async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
+        found: dict[TP, int | None] = dict(await super().highwaters(*partitions))
+        if self.consumer.in_transaction:
+            unknown = self.race8.unknown(found, partitions)
+            if unknown:
+                consumer = private.kafka_consumer(self)
+                ends: Mapping[TP, int] = await self.call_thread(consumer.end_offsets, unknown)
+                found.update(ends)
+        return cast(Mapping[TP, int], found)
+
+
+class Producer(faust_aiokafka.Producer):
+    """Faust's aiokafka producer: commits only open transactions, and says which it committed."""
+
+    committed_ids: set[str]
+
+    @override
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.committed_ids = set()
+
+    @override
+    async def commit_transactions(
+        self,
+        tid_to_offset_map: Mapping[str, Mapping[TP, int]],
+        group_id: str,
+        start_new_transaction: bool = True,
+    ) -> None:
+        """Faust's commit, for the transactions that are open.
+
+        After the final commit of a clean shutdown (``start_new_transaction=False``) the
+        transactions are closed; a later commit (Faust's ``wait_empty`` commits again, so does
+        the consumer's own stop) would make aiokafka raise ``Invalid state transition READY ->
+        COMMITTING_TRANSACTION``. Their offsets stay uncommitted: the next worker goes on
+        from the last commit, which is where they are.
+        """
+        producers = private.transaction_producers(self)
+        open_map = {
+            transactional_id: offsets
+            for transactional_id, offsets in tid_to_offset_map.items()
+            if transactional_id not in producers
+            or private.in_transaction(producers[transactional_id])
+        }
+        self.committed_ids.update(open_map)
+        await super().commit_transactions(
+            open_map, group_id, start_new_transaction=start_new_transaction
+        )
+
+
+class Transport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport, building the consumer and producer above."""
+
+    Consumer: ClassVar[type[ConsumerT]] = Consumer
+    Producer: ClassVar[type[ProducerT]] = Producer
