@@ -243,6 +243,18 @@ readings_strategy = st.lists(
     ),
     max_size=40,
 )
+# Explicit examples run first, every time: a wrong solution they catch fails at once, without
+# depending on what the random search happens to find.
+SAME_START_ON_TWO_PARTITIONS = [("sensor-0", START + 1.0, 1.0), ("sensor-1", START + 2.0, 2.0)]
+ONE_CLOSED_BY_A_READING = [
+    ("sensor-0", START + 1.0, 1.0),
+    ("sensor-0", START + SIZE + GRACE + 1.0, 2.0),
+]
+LATE_AFTER_ITS_WINDOW_WAS_EMITTED = [
+    ("sensor-0", START + 1.0, 1.0),
+    ("sensor-0", START + 2 * SIZE, 2.0),
+    ("sensor-0", START + 2.0, 3.0),
+]
 hypothesis_options = hypothesis_settings(
     max_examples=30,
     deadline=None,
@@ -252,6 +264,10 @@ hypothesis_options = hypothesis_settings(
 
 @hypothesis_options
 @given(readings=readings_strategy)
+@example(readings=SAME_START_ON_TWO_PARTITIONS).via("the same window start on two partitions")
+@example(readings=ONE_CLOSED_BY_A_READING).via(
+    "one window closes on a reading, one on a quiet partition"
+)
 async def test_in_order_readings_give_the_brute_force_windows_each_once(
     faust_app: faust.App, readings: list[tuple[str, float, float]]
 ) -> None:
@@ -283,6 +299,9 @@ async def test_in_order_readings_give_the_brute_force_windows_each_once(
 
 @hypothesis_options
 @given(readings=readings_strategy)
+@example(readings=LATE_AFTER_ITS_WINDOW_WAS_EMITTED).via(
+    "the third reading's window was emitted: late"
+)
 async def test_any_order_every_reading_is_in_one_aggregate_or_one_late_dead_letter(
     faust_app: faust.App, readings: list[tuple[str, float, float]]
 ) -> None:
@@ -503,6 +522,19 @@ async def test_a_jumping_clock_never_costs_another_sensor_a_reading(
     readings=[("sensor-0", START + 1.0, 1.0), ("sensor-0", START + 2 * SIZE, 2.0)],
     replayed=2,
 ).via("a closed window's reading comes again")
+@example(
+    readings=[
+        ("sensor-0", START + 1.0, 1.0),
+        ("sensor-1", START + 2.0, 2.0),
+        ("sensor-0", START + 2 * SIZE, 3.0),
+        ("sensor-1", START + 2 * SIZE, 4.0),
+    ],
+    replayed=1,
+).via("two partitions, each numbering its offsets from 0")
+@example(
+    readings=[("sensor-0", START + 2 * SIZE, 1.0), ("sensor-0", START + 1.0, 2.0)],
+    replayed=1,
+).via("a late reading comes again: it was dead-lettered once, it is a replay now")
 async def test_replayed_offsets_change_nothing_and_are_counted(
     faust_app: faust.App, readings: list[tuple[str, float, float]], replayed: int
 ) -> None:
