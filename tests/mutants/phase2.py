@@ -323,10 +323,11 @@ def _clock_skew_in_milliseconds() -> None:
 
 
 def _clock_without_floor() -> None:
+    from app.config import settings
     from solutions.phase2 import validation as module
 
     def require_plausible_time(timestamp: float, now: float) -> None:
-        original(max(timestamp, module.settings.min_event_time), now)  # the mistake: no floor
+        original(max(timestamp, settings.min_event_time), now)  # the mistake: no floor
 
     original = module._require_plausible_time
     replace(module, "_require_plausible_time", require_plausible_time)
