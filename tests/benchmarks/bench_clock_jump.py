@@ -5,15 +5,15 @@ at_least_once unless ``--guarantee``): 200 readings from 5 sensors, one second a
 time ending about now), then ONE reading per jumping sensor dated ``--jump-to`` (default
 2100-01-01, the issue's case; ``ahead`` is 240 s after the last reading, inside the 300 s skew
 that validation allows), then 200 more on-time readings. When the outputs have stopped growing
-it prints what came out:
+(every reading accounted for, then quiet) it prints what came out:
 
 - late dead letters (``late_event``) and clock dead letters (``timestamp_*``);
 - window aggregates, and the on-time readings they count;
 - on-time readings lost to windows: on-time readings counted in no aggregate (the goal: 0).
 
-``--source DIR`` runs the worker from another checkout (``git worktree add /tmp/main main``)
-to measure the code before a change with the same script. It asserts nothing; the kafka test
-``tests/test_clock_jump.py`` asserts the one figure that must hold.
+``--source DIR`` runs the worker from another checkout (``mkdir DIR; git archive main |
+tar -x -C DIR``) to measure the code before a change with the same script. It asserts
+nothing; the kafka test ``tests/test_clock_jump.py`` asserts the one figure that must hold.
 """
 
 from __future__ import annotations
@@ -111,20 +111,40 @@ async def produce(servers: str, topic: str, sent: list[dict[str, object]]) -> No
 
 
 async def collect(
-    servers: str, topics: list[str], worker: Worker, *, quiet: float, timeout: float
+    servers: str,
+    topics: list[str],
+    worker: Worker,
+    *,
+    readings: int,
+    quiet: float,
+    timeout: float,
 ) -> list[tuple[str, bytes]]:
-    """Every record of ``topics`` until none arrived for ``quiet`` seconds (read_committed)."""
+    """Every record of ``topics`` (read_committed) once every reading has an outcome (a dead
+    letter, or a place in an aggregate's count) and then none arrived for ``quiet`` seconds."""
     records: list[tuple[str, bytes]] = []
+    outcomes = 0
     async with committed_reader(servers, topics) as consumer:
         deadline = time.monotonic() + timeout
         last = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - last < quiet:
+        while time.monotonic() < deadline:
+            if outcomes >= readings and time.monotonic() - last >= quiet:
+                break
             worker.check_alive()
             batches = await consumer.getmany(timeout_ms=500)
             for batch in batches.values():
-                records.extend((r.topic, r.value or b"") for r in batch)
+                for r in batch:
+                    records.append((r.topic, r.value or b""))
+                    outcomes += outcomes_in(r.topic, r.value or b"")
                 last = time.monotonic()
     return records
+
+
+def outcomes_in(topic: str, value: bytes) -> int:
+    """How many readings one output record accounts for."""
+    if topic.endswith("sensor-dead-letter"):
+        return 1
+    aggregate = WindowAggregate.loads(value, serializer="json")
+    return int(aggregate.count)
 
 
 def is_clock(code: str) -> bool:
@@ -198,7 +218,8 @@ def run_experiment(
                 servers,
                 [prefix + NAMES[2], prefix + NAMES[3]],
                 worker,
-                quiet=close_delay + 6.0,
+                readings=len(sent),
+                quiet=close_delay + 3.0,
                 timeout=300.0,
             )
         )
