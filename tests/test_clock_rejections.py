@@ -7,9 +7,8 @@ import faust
 from app.catalogue import MALFORMED_BY_NAME, to_bytes
 from app.clock_rejections import clock_rejections, count_clock_rejections
 from app.config import ErrorCode
-from app.models import DeadLetter, MalformedReading
+from app.models import DeadLetter, encode_bytes
 from kata_engine.testing import run_agent
-from solutions.phase2.dead_letter import to_dead_letter
 
 READING = {
     "reading_id": "r-1",
@@ -21,8 +20,16 @@ READING = {
 
 
 def dead_letter(raw: bytes | None, key: bytes | None, code: ErrorCode) -> DeadLetter:
-    error = MalformedReading(code, "test")
-    return to_dead_letter(raw, key, error, "sensor-readings", 1, 42, failed_at=0.0)
+    return DeadLetter(
+        error_code=code.value,
+        reason="test",
+        payload_base64=encode_bytes(raw),
+        key_base64=encode_bytes(key),
+        source_topic="sensor-readings",
+        source_partition=1,
+        source_offset=42,
+        failed_at=0.0,
+    )
 
 
 async def test_clock_dead_letters_are_counted_per_sensor_and_others_not(
