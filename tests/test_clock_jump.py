@@ -28,3 +28,22 @@ def test_a_clock_jumping_to_2100_costs_no_on_time_reading(
         f"windows emitted twice: {outcome.duplicated_windows}, jumped readings counted in "
         f"windows: {outcome.counted_jumped}; expected 0 and 0"
     )
+
+
+@pytest.mark.kafka
+def test_a_clock_running_ahead_within_the_bounds_costs_its_neighbours_nothing(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    # 240 s ahead: inside KATA_MAX_CLOCK_SKEW (300 s), so validation lets it through.
+    outcome = run_experiment(kafka_bootstrap, tmp_path, per_phase=50, jump="ahead", jumping=1)
+    print("\n" + outcome.table())
+    assert outcome.clock_dead_letters == 0, (
+        f"a reading 240 s ahead gave {outcome.clock_dead_letters} clock dead letters; expected "
+        "0: it is within max_clock_skew (300 s)"
+    )
+    assert outcome.lost_of_others == 0 and outcome.duplicated_windows == 0, (
+        f"one sensor's clock ran 240 s ahead and {outcome.lost_of_others} on-time readings of "
+        f"the OTHER sensors were in no window (windows emitted twice: "
+        f"{outcome.duplicated_windows}); expected 0: one clock closes only its own sensor's "
+        f"windows\n{outcome.table()}"
+    )

@@ -53,6 +53,7 @@ class Outcome:
     duplicated_windows: int
     counted_on_time: int  # on-time readings counted in aggregates
     counted_jumped: int  # readings counted in windows at or after the jump's time
+    lost_of_others: int  # on-time readings of the sensors whose clock did NOT jump, in no window
 
     @property
     def lost_on_time(self) -> int:
@@ -69,7 +70,8 @@ class Outcome:
                 f"{self.duplicated_windows})",
                 f"on-time readings counted in aggregates: {self.counted_on_time}",
                 f"jumped readings counted in aggregates: {self.counted_jumped}",
-                f"on-time readings lost to windows: {self.lost_on_time}",
+                f"on-time readings lost to windows: {self.lost_on_time} (of sensors whose "
+                f"clock did not jump: {self.lost_of_others})",
             ]
         )
 
@@ -152,7 +154,10 @@ def is_clock(code: str) -> bool:
 
 
 def judge(
-    sent: list[dict[str, object]], jump_time: float, records: list[tuple[str, bytes]]
+    sent: list[dict[str, object]],
+    jump_time: float,
+    records: list[tuple[str, bytes]],
+    jumping: list[str],
 ) -> Outcome:
     codes: Counter[str] = Counter()
     aggregates: list[WindowAggregate] = []
@@ -164,6 +169,10 @@ def judge(
     windows = Counter((a.sensor_id, a.window_start) for a in aggregates)
     on_time = [r for r in sent if float(r["timestamp"]) < jump_time]  # type: ignore[arg-type]
     counted_on_time = sum(a.count for a in aggregates if a.window_end <= jump_time)
+    others_sent = sum(1 for r in on_time if r["sensor_id"] not in jumping)
+    others_counted = sum(
+        a.count for a in aggregates if a.window_end <= jump_time and a.sensor_id not in jumping
+    )
     return Outcome(
         on_time=len(on_time),
         jumped=len(sent) - len(on_time),
@@ -176,6 +185,7 @@ def judge(
         duplicated_windows=sum(n - 1 for n in windows.values() if n > 1),
         counted_on_time=counted_on_time,
         counted_jumped=sum(a.count for a in aggregates if a.window_end > jump_time),
+        lost_of_others=others_sent - others_counted,
     )
 
 
@@ -223,7 +233,7 @@ def run_experiment(
                 timeout=300.0,
             )
         )
-    return judge(sent, jump_time, records)
+    return judge(sent, jump_time, records, SENSORS[:jumping])
 
 
 def main() -> None:
