@@ -192,6 +192,8 @@ FIELDS = ("reading_id", "sensor_id", "temperature", "humidity", "timestamp")
 
 
 @given(st.fixed_dictionaries({}, optional=dict.fromkeys(FIELDS, JSON_VALUES)))
+@example(sample(humidity=10**400)).via("an integer too large for a float")
+@example(sample(timestamp=10**400)).via("a timestamp too large for a float")
 def test_any_json_object_gives_a_reading_or_malformed_reading(
     document: dict[str, object],
 ) -> None:
