@@ -75,6 +75,17 @@ def _deeply_nested(reading: dict[str, object]) -> bytes:
     return to_bytes(reading)[:-1] + b',"extra":' + b"[" * depth + b"]" * depth + b"}"
 
 
+def _timestamp_times(factor: float) -> Callable[[dict[str, object]], bytes]:
+    def build(reading: dict[str, object]) -> bytes:
+        timestamp = reading["timestamp"]
+        assert isinstance(timestamp, int | float), "a valid reading's timestamp is a number"
+        return to_bytes({**reading, "timestamp": timestamp * factor})
+
+    return build
+
+
+YEAR_2100 = 4_102_444_800.0  # 2100-01-01T00:00:00Z: an RTC that jumped, decades ahead
+
 TOO_LONG_ID = "s" * (settings.max_id_bytes + 1)
 # Fewer characters than max_id_bytes, more bytes: the limit is on the UTF-8 bytes (the Kafka key).
 TOO_LONG_ID_IN_BYTES = "\u00e9" * (settings.max_id_bytes // 2 + 1)
@@ -134,6 +145,13 @@ MALFORMED_KINDS: tuple[MalformedKind, ...] = (
     MalformedKind("reading_id_too_long", ErrorCode.ID_TOO_LONG, _with(reading_id=TOO_LONG_ID)),
     MalformedKind(
         "sensor_id_too_long_in_bytes", ErrorCode.ID_TOO_LONG, _with(sensor_id=TOO_LONG_ID_IN_BYTES)
+    ),
+    # Clocks a sensor could not have had (phase 2 README, "Clocks"): the timestamp alone is wrong.
+    MalformedKind("timestamp_zero", ErrorCode.TIMESTAMP_TOO_OLD, _with(timestamp=0)),
+    MalformedKind("timestamp_negative", ErrorCode.TIMESTAMP_TOO_OLD, _with(timestamp=-1.5)),
+    MalformedKind("timestamp_year_2100", ErrorCode.TIMESTAMP_IN_FUTURE, _with(timestamp=YEAR_2100)),
+    MalformedKind(
+        "timestamp_in_milliseconds", ErrorCode.TIMESTAMP_IN_FUTURE, _timestamp_times(1000.0)
     ),
 )
 

@@ -40,6 +40,10 @@ class ErrorCode(StrEnum):
     NEGATIVE_TEMPERATURE = "negative_temperature"  # temperature < 0
     OUT_OF_RANGE = "out_of_range"  # temperature above the maximum, humidity outside 0..100
     ID_TOO_LONG = "id_too_long"  # reading_id or sensor_id longer than max_id_bytes (UTF-8)
+    # Last: event time a sensor could not have produced (phase 2 README, "Clocks"). These two
+    # depend on when the reading is checked, every other check only on its bytes.
+    TIMESTAMP_TOO_OLD = "timestamp_too_old"  # before min_event_time: a reset clock (0, 1970, 2000)
+    TIMESTAMP_IN_FUTURE = "timestamp_in_future"  # after now + max_clock_skew (ms, not s; a bad RTC)
     # Not from validation: an event that could not be handled for another reason (phase 2 README).
     PROCESSING_FAILED = "processing_failed"  # the pipeline's own code raised on this event
     SEND_FAILED = "send_failed"  # the producer or the broker refused the event's output
@@ -104,6 +108,17 @@ class Settings:
     web_port: int = 6066  # KATA_WEB_PORT
     processing_guarantee: str = "at_least_once"  # KATA_PROCESSING_GUARANTEE: or exactly_once
     max_id_bytes: int = 256  # KATA_MAX_ID_BYTES: longest reading_id / sensor_id (UTF-8 bytes)
+    # Event time a sensor could not have produced is a dead letter (phase 2 README, "Clocks").
+    # KATA_MAX_CLOCK_SKEW: a timestamp more than this many seconds after the checker's own
+    # clock is in the future (5 min: NTP-synced devices are within a second, a free-running RTC
+    # drifts a few seconds a day; milliseconds read as seconds land ~50,000 years ahead).
+    max_clock_skew: float = 300.0
+    # KATA_MIN_EVENT_TIME: an earlier timestamp is a clock that reset (epoch seconds; default
+    # 2015-01-01T00:00:00Z, well after the reset values 1970, 1980 (GPS) and 2000 (RTC chips)).
+    min_event_time: float = 1_420_070_400.0
+    # KATA_WINDOW_QUORUM: how many sensors of a partition must have passed an event time before
+    # it closes the windows of the partition's other sensors (phase 4 README, "Blast radius").
+    window_quorum: int = 2
     # A dead letter stores at most this many bytes of the original value and key; longer ones are
     # truncated (with their full size and SHA-256), so every dead letter fits in one Kafka record.
     dead_letter_payload_bytes: int = 700_000  # KATA_DEAD_LETTER_PAYLOAD_BYTES
@@ -179,6 +194,9 @@ class Settings:
             web_port=whole("KATA_WEB_PORT", default.web_port),
             processing_guarantee=guarantee,
             max_id_bytes=whole("KATA_MAX_ID_BYTES", default.max_id_bytes),
+            max_clock_skew=number("KATA_MAX_CLOCK_SKEW", default.max_clock_skew),
+            min_event_time=number("KATA_MIN_EVENT_TIME", default.min_event_time),
+            window_quorum=whole("KATA_WINDOW_QUORUM", default.window_quorum),
             dead_letter_payload_bytes=whole(
                 "KATA_DEAD_LETTER_PAYLOAD_BYTES", default.dead_letter_payload_bytes
             ),
@@ -205,6 +223,8 @@ class Settings:
             raise ValueError("KATA_WINDOW_SIZE must be > 0 and KATA_WINDOW_GRACE >= 0")
         if settings.window_close_delay <= 0 or settings.window_tick_interval <= 0:
             raise ValueError("KATA_WINDOW_CLOSE_DELAY and KATA_WINDOW_TICK_INTERVAL must be > 0")
+        if settings.max_clock_skew < 0:
+            raise ValueError("KATA_MAX_CLOCK_SKEW must be >= 0 (seconds)")
         if settings.count_check_interval <= 0:
             raise ValueError("KATA_COUNT_CHECK_INTERVAL must be > 0")
         if not croniter.is_valid(settings.count_report_cron):

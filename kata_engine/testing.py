@@ -179,6 +179,7 @@ def capture_sends(
     into: list[SentMessage],
     *,
     refused: dict[str, BaseException] | None = None,
+    slow: dict[str, float] | None = None,
 ) -> Iterator[None]:
     """Record every ``topic.send(...)`` into ``into`` instead of producing to Kafka.
 
@@ -187,9 +188,12 @@ def capture_sends(
     returns a future of the delivery; a record over ``producer_max_request_size`` raises
     ProducerSendError(MessageSizeTooLargeError) at once, as the real producer does, and a topic
     named in ``refused`` fails its delivery futures with the given exception (nothing recorded).
+    A topic named in ``slow`` is recorded at once but its deliveries complete only after the
+    given seconds, like a broker that takes its time: what else runs meanwhile shows races.
     """
     patched: list[TopicT] = []
     refusals = refused or {}
+    delays = slow or {}
 
     def fake_send_for(topic: TopicT) -> Callable[..., Awaitable[Awaitable[RecordMetadata]]]:
         name = topic_name(topic)
@@ -217,16 +221,23 @@ def capture_sends(
                 return delivery
             offset = sum(1 for message in into if message.topic == name)
             into.append(SentMessage(name, key, value, headers, partition))
-            delivery.set_result(
-                RecordMetadata(
-                    topic=name,
-                    partition=partition or 0,
-                    topic_partition=TP(name, partition or 0),
-                    offset=offset,
-                    timestamp=time.time(),
-                    timestamp_type=0,
-                )
+            metadata = RecordMetadata(
+                topic=name,
+                partition=partition or 0,
+                topic_partition=TP(name, partition or 0),
+                offset=offset,
+                timestamp=time.time(),
+                timestamp_type=0,
             )
+
+            def deliver() -> None:
+                if not delivery.done():
+                    delivery.set_result(metadata)
+
+            if name in delays:
+                asyncio.get_running_loop().call_later(delays[name], deliver)
+            else:
+                deliver()
             return delivery
 
         return fake_send
@@ -248,16 +259,19 @@ async def run_agent(
     *,
     capture: Iterable[TopicT] | None = None,
     refused: dict[TopicT, BaseException] | None = None,
+    slow: dict[TopicT, float] | None = None,
 ) -> AsyncIterator[AgentRun]:
     """Run ``agent`` in Faust's test context, capturing its sends to ``capture``.
 
     ``capture`` defaults to the pipeline's four topics (app.faust_app.topics). ``refused`` maps a
-    topic to the exception its deliveries fail with, as if the broker refused the records.
+    topic to the exception its deliveries fail with, as if the broker refused the records;
+    ``slow`` maps a topic to the seconds each of its deliveries takes.
     """
     run = AgentRun(wrapper=None)
     refusals = {topic_name(topic): error for topic, error in (refused or {}).items()}
+    delays = {topic_name(topic): seconds for topic, seconds in (slow or {}).items()}
     topics = pipeline_topics() if capture is None else capture
-    with capture_sends(topics, run.sent, refused=refusals), halts_raise():
+    with capture_sends(topics, run.sent, refused=refusals, slow=delays), halts_raise():
         async with agent.test_context() as wrapper:
             run.wrapper = wrapper
             yield run

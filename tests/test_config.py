@@ -26,6 +26,9 @@ OVERRIDES = [
     ("KATA_WEB_PORT", "6070", "web_port", 6070),
     ("KATA_PROCESSING_GUARANTEE", "exactly_once", "processing_guarantee", "exactly_once"),
     ("KATA_MAX_ID_BYTES", "64", "max_id_bytes", 64),
+    ("KATA_MAX_CLOCK_SKEW", "0", "max_clock_skew", 0.0),
+    ("KATA_MIN_EVENT_TIME", "946684800", "min_event_time", 946_684_800.0),
+    ("KATA_WINDOW_QUORUM", "3", "window_quorum", 3),
     ("KATA_DEAD_LETTER_PAYLOAD_BYTES", "1000", "dead_letter_payload_bytes", 1000),
     ("KATA_DEAD_LETTER_KEY_BYTES", "100", "dead_letter_key_bytes", 100),
     ("KATA_FAUST_TUNING", "0", "faust_tuning", False),
@@ -99,6 +102,10 @@ def test_the_prefix_applies_to_every_topic() -> None:
         ("KATA_WEB_PORT", "http"),
         ("KATA_WEB_PORT", "70000"),
         ("KATA_PROCESSING_GUARANTEE", "maybe_once"),
+        ("KATA_MAX_CLOCK_SKEW", "-1"),
+        ("KATA_MAX_CLOCK_SKEW", "inf"),
+        ("KATA_MIN_EVENT_TIME", "soon"),
+        ("KATA_WINDOW_QUORUM", "0"),
     ],
 )
 def test_a_bad_value_raises_value_error_naming_the_variable(variable: str, raw: str) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import math
 import random
+import time
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from app.catalogue import MALFORMED_KINDS, MalformedKind, SensorFleet, to_bytes, valid_reading
@@ -191,6 +192,8 @@ FIELDS = ("reading_id", "sensor_id", "temperature", "humidity", "timestamp")
 
 
 @given(st.fixed_dictionaries({}, optional=dict.fromkeys(FIELDS, JSON_VALUES)))
+@example(sample(humidity=10**400)).via("an integer too large for a float")
+@example(sample(timestamp=10**400)).via("a timestamp too large for a float")
 def test_any_json_object_gives_a_reading_or_malformed_reading(
     document: dict[str, object],
 ) -> None:
@@ -211,3 +214,109 @@ def test_any_json_object_gives_a_reading_or_malformed_reading(
             f"parse_reading({shown(raw)}) {result}; a valid reading has ids of at most "
             f"{settings.max_id_bytes} bytes of UTF-8 without lone surrogates, and finite numbers"
         )
+
+
+# --- clocks: a time the sensor could not have produced (README, "Clocks") -----------------------
+
+NOW = 1_800_000_000.0  # the checker's clock in these tests: 2027-01-15T08:00:00Z
+SKEW = settings.max_clock_skew
+FLOOR = settings.min_event_time
+
+
+def clock_outcome(timestamp: object, now: float | None = NOW) -> str:
+    raw = to_bytes(sample(timestamp=timestamp))
+    try:
+        reading = parse_reading(raw, now=now)
+    except MalformedReading as error:
+        return str(error.code)
+    except NotImplementedError:
+        raise  # still a stub: let the failure say which task to do
+    except Exception as error:
+        return f"raised {type(error).__name__}: {error}"
+    return "valid" if reading.timestamp == timestamp else f"valid, timestamp {reading.timestamp}"
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected", "why"),
+    [
+        (NOW, "valid", "the checker's own time"),
+        (NOW + SKEW, "valid", "exactly now + max_clock_skew: the bound is inclusive"),
+        (NOW + SKEW + 0.001, "timestamp_in_future", "just beyond now + max_clock_skew"),
+        (NOW - 86_400 * 365, "valid", "a year old: replaying history is allowed"),
+        (FLOOR, "valid", "exactly min_event_time: the bound is inclusive"),
+        (FLOOR - 0.001, "timestamp_too_old", "just before min_event_time"),
+        (0, "timestamp_too_old", "0: a clock that never was set"),
+        (-1.5, "timestamp_too_old", "negative: before 1970"),
+        (946_684_800, "timestamp_too_old", "2000-01-01: where RTC chips restart"),
+        (NOW * 1000, "timestamp_in_future", "milliseconds instead of seconds"),
+        (4_102_444_800, "timestamp_in_future", "the year 2100: a clock that jumped"),
+        (NOW / 1000, "timestamp_too_old", "seconds / 1000 (kiloseconds): 1970"),
+    ],
+    ids=[
+        "now",
+        "exactly-at-the-skew",
+        "beyond-the-skew",
+        "a-year-old",
+        "exactly-at-the-floor",
+        "before-the-floor",
+        "zero",
+        "negative",
+        "year-2000",
+        "milliseconds",
+        "year-2100",
+        "kiloseconds",
+    ],
+)
+def test_a_timestamp_the_sensor_could_not_have_produced_is_rejected(
+    timestamp: float, expected: str, why: str
+) -> None:
+    got = clock_outcome(timestamp)
+    assert got == expected, (
+        f"parse_reading(a reading at timestamp={timestamp}, now={NOW}) gave {got}; expected "
+        f"{expected} ({why}; settings.min_event_time={FLOOR}, "
+        f"settings.max_clock_skew={SKEW})"
+    )
+
+
+def test_milliseconds_are_named_in_the_reason() -> None:
+    raw = to_bytes(sample(timestamp=NOW * 1000))
+    with pytest.raises(MalformedReading) as caught:
+        parse_reading(raw, now=NOW)
+    assert "millisecond" in caught.value.reason, (
+        f"a timestamp in milliseconds ({NOW * 1000}) was rejected with the reason "
+        f"{caught.value.reason!r}; expected it to say 'milliseconds', so whoever reads the dead "
+        "letter knows what to fix"
+    )
+
+
+def test_now_defaults_to_the_wall_clock() -> None:
+    ahead = time.time() + SKEW + 120.0
+    got = (clock_outcome(time.time() - 1.0, now=None), clock_outcome(ahead, now=None))
+    assert got == ("valid", "timestamp_in_future"), (
+        f"without now=, a reading from a second ago and one {SKEW + 120:g} s ahead gave {got}; "
+        "expected ('valid', 'timestamp_in_future'): now defaults to time.time()"
+    )
+
+
+def test_the_clock_is_checked_last() -> None:
+    raw = to_bytes(sample(timestamp=0, sensor_id="s" * (settings.max_id_bytes + 1)))
+    assert_code(raw, ErrorCode.ID_TOO_LONG)
+    raw = to_bytes(sample(timestamp=NOW * 1000, humidity=140.0))
+    assert_code(raw, ErrorCode.OUT_OF_RANGE)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, width=64))
+@example(NOW + SKEW).via("the upper bound itself")
+@example(NOW * 1000).via("milliseconds")
+@example(0.0).via("zero")
+def test_a_timestamp_is_valid_exactly_between_the_bounds(timestamp: float) -> None:
+    got = clock_outcome(timestamp)
+    expected = (
+        "valid"
+        if FLOOR <= timestamp <= NOW + SKEW
+        else ("timestamp_too_old" if timestamp < FLOOR else "timestamp_in_future")
+    )
+    assert got == expected, (
+        f"parse_reading(a reading at timestamp={timestamp}, now={NOW}) gave {got}; expected "
+        f"{expected}: valid exactly when {FLOOR} <= timestamp <= now + {SKEW}"
+    )

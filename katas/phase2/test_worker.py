@@ -41,7 +41,9 @@ async def prove_the_tasks_are_done() -> None:
     from katas.phase2.enrichment import enrich_readings
     from katas.phase2.validation import parse_reading
 
-    raw = to_bytes(valid_reading(random.Random(1), SensorFleet.create(1, random.Random(1)), 1, 0))
+    raw = to_bytes(
+        valid_reading(random.Random(1), SensorFleet.create(1, random.Random(1)), 1, 1_735_689_600.0)
+    )
     reading = parse_reading(raw)
     classify(reading.temperature)
     error = MalformedReading(ErrorCode.NOT_JSON, "smoke test")

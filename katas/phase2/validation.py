@@ -11,12 +11,13 @@ Run: ``uv run pytest katas/phase2/test_validation.py``
 from __future__ import annotations
 
 # You will need all of these: raise MalformedReading(ErrorCode.NOT_JSON, "...") for a bad event;
-# settings.max_temperature and settings.max_id_bytes are the limits.
+# settings.max_temperature, settings.max_id_bytes, settings.min_event_time and
+# settings.max_clock_skew are the limits.
 from app.config import ErrorCode, settings  # noqa: F401
 from app.models import MalformedReading, SensorReading  # noqa: F401
 
 
-def parse_reading(raw: bytes | None) -> SensorReading:
+def parse_reading(raw: bytes | None, now: float | None = None) -> SensorReading:
     """Turn raw Kafka value bytes into a SensorReading, or raise MalformedReading.
 
     - ``None`` or no bytes at all                      -> EMPTY_PAYLOAD
@@ -35,6 +36,13 @@ def parse_reading(raw: bytes | None) -> SensorReading:
     - temperature > settings.max_temperature, humidity outside 0..100 -> OUT_OF_RANGE
     - reading_id or sensor_id longer than settings.max_id_bytes bytes of UTF-8 (bytes, not
       characters: they become Kafka keys and must fit in a record) -> ID_TOO_LONG
+    - last, a time the sensor's clock could not have shown (README, "Clocks"); both bounds are
+      inclusive (exactly on a bound is valid):
+      timestamp < settings.min_event_time (0, negative, 1970: a reset clock) -> TIMESTAMP_TOO_OLD
+      timestamp > now + settings.max_clock_skew (the year 2100, milliseconds instead of
+      seconds)                                         -> TIMESTAMP_IN_FUTURE
+      ``now`` is the checker's clock: ``time.time()`` when None (the tests pass their own).
+      Say in the reason when the timestamp / 1000 would be plausible: it is in milliseconds.
 
     Never raise anything else, whatever the bytes are.
     """

@@ -1,9 +1,10 @@
 """Task 4.4: late events.
 
-A reading is LATE when its window has already closed: the window's end is at or before the
-partition's horizon (task 4.3). Faust's own windowed tables would quietly re-create the closed
-window and later drop it; here a late reading is never silent and never re-opens anything:
-it becomes a ``DeadLetter`` on ``sensor-dead-letter`` with the code ``ErrorCode.LATE_EVENT``.
+A reading is LATE when its window has already closed: the window's end is at or before its
+sensor's horizon (task 4.3: the sensor's own, or its partition's consensus, whichever is
+later). Faust's own windowed tables would quietly re-create the closed window and later drop
+it; here a late reading is never silent and never re-opens anything: it becomes a
+``DeadLetter`` on ``sensor-dead-letter`` with the code ``ErrorCode.LATE_EVENT``.
 
 - ``is_late(window, horizon)``: True when the window has closed.
 - ``late_dead_letter(reading, window, horizon, topic, partition, offset, failed_at=None)``: the

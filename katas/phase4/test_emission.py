@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from katas.phase4.aggregation import WindowStats, add_reading
-from katas.phase4.emission import advance_horizon, idle_horizon, split_closed
+from katas.phase4.emission import (
+    advance_horizon,
+    consensus_horizon,
+    idle_horizon,
+    split_closed,
+)
 from katas.phase4.windows import Window
 
 START = 1_700_000_040.0  # a whole multiple of 60
@@ -41,6 +47,18 @@ def test_a_window_closes_when_the_horizon_reaches_its_end() -> None:
     assert got == expected, (
         f"split_closed(windows starting {sorted(s.start for s in windows)}, horizon="
         f"{START + 60.0}) gave starts (closed, still open) = {got}; expected {expected}"
+    )
+
+
+def test_both_lists_come_out_in_start_order_whatever_the_order_in() -> None:
+    steps = [5, 1, 4, 0, 3, 2]
+    closed, still_open = split_closed([stats_for(START + 60.0 * n) for n in steps], START + 180.0)
+    got = ([(s.start - START) / 60 for s in closed], [(s.start - START) / 60 for s in still_open])
+    expected = ([0.0, 1.0, 2.0], [3.0, 4.0, 5.0])
+    assert got == expected, (
+        f"split_closed(windows at steps {steps}, horizon at step 3) gave steps (closed, still "
+        f"open) = {got}; expected {expected}: each list ordered by start (the agent writes the "
+        "still-open list back, and emits the closed ones in that order)"
     )
 
 
@@ -85,4 +103,56 @@ def test_every_window_is_closed_or_open_never_both(starts: set[int], horizon_ste
     )
     assert [s.start for s in closed] == sorted(s.start for s in closed), (
         "closed windows must come out in start order"
+    )
+
+
+@pytest.mark.parametrize(
+    ("horizons", "quorum", "expected", "why"),
+    [
+        (
+            [500.0, 100.0, 120.0],
+            2,
+            120.0,
+            "the second furthest: the one sensor at 500 alone is ignored",
+        ),
+        ([100.0, 500.0], 2, 100.0, "two sensors: the one behind"),
+        ([500.0], 2, 0.0, "one sensor is no quorum of 2: no consensus yet"),
+        ([], 2, 0.0, "no sensor: no consensus"),
+        ([500.0, 100.0, 120.0], 1, 500.0, "a quorum of 1: the furthest sensor decides alone"),
+        ([500.0, 100.0, 120.0], 3, 100.0, "a quorum of 3: every one of them"),
+        ([300.0, 300.0, 10.0], 2, 300.0, "two sensors at the same horizon are two sensors"),
+    ],
+)
+def test_the_consensus_is_what_a_quorum_of_sensors_reached(
+    horizons: list[float], quorum: int, expected: float, why: str
+) -> None:
+    got = consensus_horizon(iter(horizons), quorum)
+    assert got == expected, (
+        f"consensus_horizon({horizons}, quorum={quorum}) returned {got}; expected {expected} "
+        f"({why})"
+    )
+
+
+@given(
+    horizons=st.lists(st.integers(min_value=0, max_value=1000).map(float), max_size=8),
+    quorum=st.integers(min_value=1, max_value=4),
+    jump=st.integers(min_value=1, max_value=10**6),
+)
+def test_one_sensor_jumping_ahead_never_moves_a_consensus_of_two_or_more(
+    horizons: list[float], quorum: int, jump: int
+) -> None:
+    before = consensus_horizon(horizons, quorum)
+    after = consensus_horizon([*horizons, max(horizons, default=0.0) + jump], quorum)
+    reached = sorted(horizons, reverse=True)[: quorum - 1]
+    expected = reached[-1] if quorum > 1 and len(reached) == quorum - 1 else None
+    if quorum > 1:
+        assert after == (expected if expected is not None else 0.0), (
+            f"with sensors at {horizons}, one more sensor jumping to "
+            f"{max(horizons, default=0.0) + jump} moved consensus_horizon(..., quorum={quorum}) "
+            f"from {before} to {after}; expected {expected if expected is not None else 0.0}: "
+            "the jumping sensor counts as one, and one is not a quorum"
+        )
+    assert after >= before, (
+        f"adding a sensor moved the consensus back, from {before} to {after}; a horizon never "
+        "moves back"
     )

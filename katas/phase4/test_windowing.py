@@ -7,6 +7,7 @@ clock (``sent_at``), so "the close delay has passed" is a tick dated later, not 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import faust
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,13 @@ from app.config import ErrorCode, settings
 from app.faust_app import topics
 from app.models import DeadLetter, EnrichedReading, WindowAggregate, WindowTick
 from kata_engine.testing import AgentRun, reset_tables, run_agent
-from katas.phase4.windowing import activity, aggregate_windows, close_idle_windows, late_events
+from katas.phase4.windowing import (
+    activity,
+    aggregate_windows,
+    close_idle_windows,
+    late_events,
+    replays,
+)
 
 SIZE = settings.window_size
 GRACE = settings.window_grace
@@ -50,9 +57,17 @@ class Pipeline:
     ticks: AgentRun
 
     async def read(
-        self, sensor: str, timestamp: float, temperature: float = 20.0, *, partition: int = 0
+        self,
+        sensor: str,
+        timestamp: float,
+        temperature: float = 20.0,
+        *,
+        partition: int = 0,
+        offset: int | None = None,
     ) -> None:
-        await self.run.put(reading(sensor, timestamp, temperature), key=sensor, partition=partition)
+        await self.run.put(
+            reading(sensor, timestamp, temperature), key=sensor, partition=partition, offset=offset
+        )
 
     async def quiet(self, partition: int = 0) -> None:
         """A tick dated after the close delay: the partition has been quiet long enough."""
@@ -72,10 +87,12 @@ def fresh_activity() -> None:
 
 
 @asynccontextmanager
-async def pipeline() -> AsyncIterator[Pipeline]:
+async def pipeline(slow: float | None = None) -> AsyncIterator[Pipeline]:
     # The tick agent captures nothing itself: the first context records every send.
+    # slow: each aggregate's delivery takes that many seconds (a broker under load).
+    delays = None if slow is None else {topics.window_aggregates: slow}
     async with (
-        run_agent(aggregate_windows) as run,
+        run_agent(aggregate_windows, slow=delays) as run,
         run_agent(close_idle_windows, capture=[]) as ticks,
     ):
         yield Pipeline(run, ticks)
@@ -226,6 +243,18 @@ readings_strategy = st.lists(
     ),
     max_size=40,
 )
+# Explicit examples run first, every time: a wrong solution they catch fails at once, without
+# depending on what the random search happens to find.
+SAME_START_ON_TWO_PARTITIONS = [("sensor-0", START + 1.0, 1.0), ("sensor-1", START + 2.0, 2.0)]
+ONE_CLOSED_BY_A_READING = [
+    ("sensor-0", START + 1.0, 1.0),
+    ("sensor-0", START + SIZE + GRACE + 1.0, 2.0),
+]
+LATE_AFTER_ITS_WINDOW_WAS_EMITTED = [
+    ("sensor-0", START + 1.0, 1.0),
+    ("sensor-0", START + 2 * SIZE, 2.0),
+    ("sensor-0", START + 2.0, 3.0),
+]
 hypothesis_options = hypothesis_settings(
     max_examples=30,
     deadline=None,
@@ -235,6 +264,10 @@ hypothesis_options = hypothesis_settings(
 
 @hypothesis_options
 @given(readings=readings_strategy)
+@example(readings=SAME_START_ON_TWO_PARTITIONS).via("the same window start on two partitions")
+@example(readings=ONE_CLOSED_BY_A_READING).via(
+    "one window closes on a reading, one on a quiet partition"
+)
 async def test_in_order_readings_give_the_brute_force_windows_each_once(
     faust_app: faust.App, readings: list[tuple[str, float, float]]
 ) -> None:
@@ -266,6 +299,9 @@ async def test_in_order_readings_give_the_brute_force_windows_each_once(
 
 @hypothesis_options
 @given(readings=readings_strategy)
+@example(readings=LATE_AFTER_ITS_WINDOW_WAS_EMITTED).via(
+    "the third reading's window was emitted: late"
+)
 async def test_any_order_every_reading_is_in_one_aggregate_or_one_late_dead_letter(
     faust_app: faust.App, readings: list[tuple[str, float, float]]
 ) -> None:
@@ -284,4 +320,242 @@ async def test_any_order_every_reading_is_in_one_aggregate_or_one_late_dead_lett
     assert counted + len(late) == len(readings), (
         f"{len(readings)} readings became {counted} counted in aggregates + {len(late)} late "
         "dead letters; expected every reading in exactly one of them"
+    )
+
+
+async def test_aggregates_and_late_dead_letters_stay_in_the_readings_partition(
+    faust_app: faust.App,
+) -> None:
+    async with pipeline() as p:
+        await p.read("sensor-a", START + 1.0, partition=3)
+        await p.read("sensor-a", START + SIZE + GRACE, partition=3)  # closes [START, START + 60)
+        await p.read("sensor-a", START + 2.0, partition=3)  # late
+        await p.quiet(3)
+    got = sorted({(m.topic, m.partition) for m in p.run.sent})
+    expected = sorted(
+        {(topics.window_aggregates.get_topic_name(), 3), (topics.dead_letter.get_topic_name(), 3)}
+    )
+    assert got == expected, (
+        f"readings of partition 3 gave sends to (topic, partition) {got}; expected {expected}: "
+        "send every outcome with partition=partition, so phase 5's transaction commits it with "
+        "the offset of the event it came from (a key's hash would agree only by luck)"
+    )
+
+
+async def test_a_reading_that_arrives_while_a_tick_closes_windows_is_not_lost(
+    faust_app: faust.App,
+) -> None:
+    async with pipeline(slow=0.3) as p:
+        await p.read("sensor-a", START + 1.0)
+        closing = asyncio.create_task(p.quiet())  # closes sensor-a's window; the broker is slow
+        await asyncio.sleep(0.1)  # the tick agent now waits for the aggregate's delivery
+        await p.read("sensor-a", START + SIZE + 1.0)  # the next window: not late
+        await closing
+        await p.quiet()
+    counted = sum(a.count for a in p.aggregates())
+    late = len([d for d in p.dead_letters() if d.error_code == ErrorCode.LATE_EVENT.value])
+    assert counted + late == 2, (
+        f"two readings became {counted} counted in aggregates + {late} late dead letters; "
+        "expected each in exactly one. The second reading arrived while a tick was closing "
+        "the first one's window (its delivery took 0.3 s): without `async with "
+        "partition_lock(partition)` around each event's whole work, the tick writes back the "
+        "windows it read before the wait and the reading folded meanwhile is lost"
+    )
+
+
+async def test_one_sensor_running_ahead_does_not_make_its_neighbours_late(
+    faust_app: faust.App,
+) -> None:
+    async with pipeline() as p:
+        await p.read("sensor-a", START + 1.0)
+        await p.read("sensor-b", START + 2.0)
+        await p.read("sensor-a", START + 10 * SIZE)  # sensor-a's clock jumps 10 minutes ahead
+        for offset in (3.0, 30.0, SIZE + 5.0):  # sensor-b, same partition, carries on on time
+            await p.read("sensor-b", START + offset)
+        await p.quiet()
+    late_b = [d.reason for d in p.dead_letters() if d.key() == b"sensor-b"]
+    assert not late_b, (
+        f"sensor-a's clock jumped 10 minutes ahead, and sensor-b's on-time readings were "
+        f"dead-lettered: {late_b}. A sensor's windows close on its OWN horizon, or on the "
+        f"consensus of settings.window_quorum ({settings.window_quorum}) sensors, never on one "
+        "other sensor's clock"
+    )
+    got = sorted((a.window_start, a.count) for a in p.aggregates() if a.sensor_id == "sensor-b")
+    expected = [(START, 3), (START + SIZE, 1)]
+    assert got == expected, (
+        f"sensor-b's aggregates (window_start, count) are {got}; expected {expected}"
+    )
+
+
+async def test_a_replayed_reading_is_a_replay_not_a_late_event(faust_app: faust.App) -> None:
+    async with pipeline() as p:
+        await p.read("sensor-a", START + 1.0, offset=0)
+        await p.read("sensor-a", START + SIZE + GRACE, offset=1)  # closes [START, START + 60)
+        # The consumer goes back (a restart before its offsets were committed): offsets 0 and 1
+        # again. Their readings are already in the state: neither late nor counted twice.
+        await p.read("sensor-a", START + 1.0, offset=0)
+        await p.read("sensor-a", START + SIZE + GRACE, offset=1)
+        await p.read("sensor-a", START + SIZE + 20.0, offset=2)  # new
+        await p.quiet()
+    assert p.dead_letters() == [], (
+        f"re-delivered offsets 0 and 1 gave dead letters {[d.reason for d in p.dead_letters()]}; "
+        "expected none: a reading whose offset the window state already took in is a replay, "
+        "not late (late is a NEW reading whose window has closed)"
+    )
+    got = sorted((a.window_start, a.count) for a in p.aggregates())
+    assert got == [(START, 1), (START + SIZE, 2)], (
+        f"the aggregates (window_start, count) are {got}; expected [({START}, 1), "
+        f"({START + SIZE}, 2)]: a replayed reading is not folded a second time"
+    )
+    assert replays["0"] == 2, (
+        f"replays['0'] is {replays['0']}; expected 2 (the two re-delivered offsets of partition 0)"
+    )
+
+
+# --- property tests: clock jumps and replays across sensors and partitions ----------------------
+
+Event = tuple[str, float, int, int]  # sensor, timestamp, partition, offset in that partition
+
+
+def with_offsets(readings: list[tuple[str, float]]) -> list[Event]:
+    """Each reading on its sensor's partition, with that partition's next offset."""
+    offsets = Counter[int]()
+    events = []
+    for sensor, timestamp in readings:
+        partition = PARTITION[sensor]
+        events.append((sensor, timestamp, partition, offsets[partition]))
+        offsets[partition] += 1
+    return events
+
+
+def clock_jumps(
+    on_time: list[tuple[str, float]], jumps: list[tuple[str, int, float, int]]
+) -> tuple[list[Event], set[str]]:
+    """``on_time`` with, per jump (sensor, position, seconds ahead, readings), that many readings
+    of the sensor dated ahead of the stream inserted at the position. At most one jumping sensor
+    per partition: a quorum of 2 promises nothing when two sensors of one partition jump."""
+    jumpers: dict[int, str] = {}
+    stream = list(on_time)
+    for sensor, position, ahead, count in sorted(jumps, key=lambda jump: -jump[1]):
+        if jumpers.setdefault(PARTITION[sensor], sensor) != sensor:
+            continue
+        at = min(position, len(stream))
+        now = stream[at - 1][1] if at else START
+        stream[at:at] = [(sensor, now + ahead + n) for n in range(count)]
+    return with_offsets(stream), set(jumpers.values())
+
+
+def fixed_clock_jumps() -> tuple[list[Event], set[str]]:
+    on_time = [(SENSORS[n % len(SENSORS)], START + 7.0 * n) for n in range(60)]
+    jumps = [
+        ("sensor-0", 12, 5 * SIZE, 2),  # partition 0, shared with sensor-4
+        ("sensor-1", 20, 3 * SIZE, 1),  # partition 1, shared with sensor-5
+        ("sensor-2", 30, 8 * SIZE, 3),  # partition 2, alone
+    ]
+    return clock_jumps(on_time, jumps)
+
+
+@st.composite
+def clock_jump_streams(draw: st.DrawFn) -> tuple[list[Event], set[str]]:
+    stamps = sorted(draw(st.lists(st.integers(0, 600_000), max_size=40)))
+    on_time = [(draw(st.sampled_from(SENSORS)), START + ms / 1000) for ms in stamps]
+    jumps = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(SENSORS),
+                st.integers(0, 40),
+                st.integers(int(SIZE + GRACE), int(20 * SIZE)).map(float),
+                st.integers(1, 3),
+            ),
+            max_size=4,
+        )
+    )
+    return clock_jumps(on_time, jumps)
+
+
+async def run_events(events: list[Event]) -> Pipeline:
+    async with pipeline() as p:
+        for sensor, timestamp, partition, offset in events:
+            await p.read(sensor, timestamp, partition=partition, offset=offset)
+        for partition in range(4):
+            await p.quiet(partition)
+    return p
+
+
+@hypothesis_options
+@given(stream=clock_jump_streams())
+@example(stream=fixed_clock_jumps())
+async def test_a_jumping_clock_never_costs_another_sensor_a_reading(
+    faust_app: faust.App, stream: tuple[list[Event], set[str]]
+) -> None:
+    reset_tables(faust_app)  # hypothesis runs many examples in one test: start each empty
+    activity.last_seen.clear()
+    events, jumpers = stream
+    p = await run_events(events)
+    emitted = Counter(keys(p.aggregates()))
+    twice = [key for key, times in emitted.items() if times > 1]
+    assert not twice, f"these windows were emitted more than once: {twice}"
+    late = [d for d in p.dead_letters() if d.error_code == ErrorCode.LATE_EVENT.value]
+    counted = sum(a.count for a in p.aggregates())
+    assert counted + len(late) == len(events), (
+        f"{len(events)} readings became {counted} counted in aggregates + {len(late)} late dead "
+        "letters; expected every reading in exactly one of them (each partition numbers its "
+        "offsets from 0: one partition's offsets say nothing about another's)"
+    )
+    others = [(s, t, 0.0) for s, t, _, _ in events if s not in jumpers]
+    expected = {key: len(temps) for key, temps in brute_force(others).items()}
+    got = {
+        (a.sensor_id, a.window_start): a.count for a in p.aggregates() if a.sensor_id not in jumpers
+    }
+    late_others = sorted({d.key() or b"" for d in late} - {s.encode() for s in jumpers})
+    assert got == expected and not late_others, (
+        f"sensors {sorted(jumpers)} jumped ahead (at most one per partition); the others' "
+        f"on-time readings gave windows {sorted(got.items())} and late dead letters for "
+        f"{late_others}; expected every one of their readings in its window, each once: "
+        f"{sorted(expected.items())}. One sensor's clock must close only its own windows"
+    )
+
+
+@hypothesis_options
+@given(readings=readings_strategy, replayed=st.integers(min_value=0, max_value=40))
+@example(
+    readings=[("sensor-0", START + 1.0, 1.0), ("sensor-0", START + 2 * SIZE, 2.0)],
+    replayed=2,
+).via("a closed window's reading comes again")
+@example(
+    readings=[
+        ("sensor-0", START + 1.0, 1.0),
+        ("sensor-1", START + 2.0, 2.0),
+        ("sensor-0", START + 2 * SIZE, 3.0),
+        ("sensor-1", START + 2 * SIZE, 4.0),
+    ],
+    replayed=1,
+).via("two partitions, each numbering its offsets from 0")
+@example(
+    readings=[("sensor-0", START + 2 * SIZE, 1.0), ("sensor-0", START + 1.0, 2.0)],
+    replayed=1,
+).via("a late reading comes again: it was dead-lettered once, it is a replay now")
+async def test_replayed_offsets_change_nothing_and_are_counted(
+    faust_app: faust.App, readings: list[tuple[str, float, float]], replayed: int
+) -> None:
+    reset_tables(faust_app)  # hypothesis runs many examples in one test: start each empty
+    activity.last_seen.clear()
+    events = with_offsets([(sensor, timestamp) for sensor, timestamp, _ in readings])
+    again = events[len(events) - min(replayed, len(events)) :]  # the last ones, delivered twice
+    async with pipeline() as p:
+        for sensor, timestamp, partition, offset in [*events, *again]:
+            await p.read(sensor, timestamp, partition=partition, offset=offset)
+        for partition in range(4):
+            await p.quiet(partition)
+    late = [d for d in p.dead_letters() if d.error_code == ErrorCode.LATE_EVENT.value]
+    counted = sum(a.count for a in p.aggregates())
+    assert counted + len(late) == len(events), (
+        f"{len(events)} readings, of which the last {len(again)} were delivered a second time, "
+        f"became {counted} counted in aggregates + {len(late)} late dead letters; expected each "
+        "reading once: a re-delivered offset is a replay, neither folded again nor late"
+    )
+    counted_replays = sum(replays[str(partition)] for partition in range(4))
+    assert counted_replays == len(again), (
+        f"replays per partition add up to {counted_replays}; expected {len(again)}, one per "
+        "re-delivered reading"
     )

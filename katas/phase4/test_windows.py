@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from katas.phase4.windows import Window, window_for
@@ -64,4 +64,29 @@ def test_every_timestamp_is_in_exactly_one_aligned_window(millis: int, size: flo
     before, after = window_for(window.start - size / 2, size), window_for(window.end, size)
     assert before.end == window.start and after.start == window.end, (
         f"the windows around {window} are {before} and {after}; expected them to touch it"
+    )
+
+
+@given(
+    millis=st.integers(min_value=0, max_value=4_000_000_000_000),
+    size=st.sampled_from([0.1, 0.3, 0.7]),
+)
+@example(millis=1_700, size=0.1).via("1.7 / 0.1 is 17.0, but 17 * 0.1 is 1.7000000000000002")
+@example(millis=3_400, size=0.1).via("3.4 / 0.1 rounds up to 34.0 too")
+def test_a_size_binary_floats_cannot_hold_still_gives_each_timestamp_one_window(
+    millis: int, size: float
+) -> None:
+    # 0.1 has no exact binary float: start = index * size is computed, not exact, and
+    # math.floor(timestamp / size) can name a window that starts after the timestamp.
+    timestamp = millis / 1000
+    window = window_for(timestamp, size)
+    assert window.start <= timestamp < window.end, (
+        f"window_for({timestamp}, {size}) returned {window}, which does not hold the timestamp: "
+        "math.floor(timestamp / size) alone can land one window off; check start <= timestamp "
+        "< end and correct the index"
+    )
+    before, after = window_for(window.start - size / 2, size), window_for(window.end, size)
+    assert before.end == window.start and after.start == window.end, (
+        f"the windows around {window} are {before} and {after}; expected them to touch it "
+        f"(every window of size {size} is [index * size, (index + 1) * size))"
     )

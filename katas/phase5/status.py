@@ -13,6 +13,12 @@ documented shape (README, "GET /status/"), with a version. Exactly these keys:
     late_events_per_sensor      {sensor_id: count}           phase 4's late_events
     latest_window_per_sensor    {sensor_id: aggregate dict}  task 5.2's latest_windows
                                                              (``WindowAggregate.asdict()``)
+    clock_rejected_per_sensor   {sensor_id: count}           app/clock_rejections.py's table:
+                                                             readings dead-lettered for an
+                                                             impossible timestamp (phase 2)
+    replays_per_partition       {partition: count}           phase 4's replays: readings
+                                                             re-delivered after their offset
+                                                             was taken in (partition as text)
 
 Every mapping sorted by key; nothing else: no other table (window_state, window_horizon, a
 changelog) leaks out, whatever it holds. Unknown paths and other methods than GET get Faust's
@@ -39,11 +45,12 @@ from typing import Any
 from faust.types.enums import ProcessingGuarantee
 from faust.web import Request, Response, View
 
+from app.clock_rejections import clock_rejections
 from app.faust_app import app
 from app.models import WindowAggregate
 from katas.phase3.counting import sensor_counts
 from katas.phase3.status_counts import status_counts
-from katas.phase4.windowing import late_events
+from katas.phase4.windowing import late_events, replays
 from katas.phase5.status_tables import dead_letter_counts, latest_windows
 
 STATUS_VERSION = 1  # bump when a key changes meaning or disappears; adding a key keeps it
@@ -58,6 +65,8 @@ def status_body(
     dead_letter_counts: Mapping[str, Mapping[str, int]],
     late_events: Mapping[str, int],
     latest_windows: Mapping[str, WindowAggregate | None],
+    clock_rejections: Mapping[str, int],
+    replays: Mapping[str, int],
 ) -> dict[str, Any]:
     """The documented JSON of /status/, built from the tables' contents (and nothing else)."""
     raise NotImplementedError("task 5.3: the status body — run `uv run kata hint 5.3`")
@@ -74,6 +83,8 @@ def current_status() -> dict[str, Any]:
         dead_letter_counts=dict(dead_letter_counts.items()),
         late_events=dict(late_events.items()),
         latest_windows=dict(latest_windows.items()),
+        clock_rejections=dict(clock_rejections.items()),
+        replays=dict(replays.items()),
     )
 
 

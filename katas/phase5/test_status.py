@@ -8,11 +8,12 @@ from typing import Any
 import faust
 from faust.types.enums import ProcessingGuarantee
 
+from app.clock_rejections import clock_rejections
 from app.models import WindowAggregate
 from kata_engine.testing import web_client
 from katas.phase3.counting import sensor_counts
 from katas.phase3.status_counts import status_counts
-from katas.phase4.windowing import late_events, window_horizon
+from katas.phase4.windowing import late_events, replays, window_horizon
 from katas.phase5.status import STATUS_VERSION, status_body
 from katas.phase5.status_tables import dead_letter_counts, latest_windows
 
@@ -25,6 +26,8 @@ KEYS = [
     "dead_letters_per_error_code",
     "late_events_per_sensor",
     "latest_window_per_sensor",
+    "clock_rejected_per_sensor",
+    "replays_per_partition",
 ]
 
 
@@ -65,6 +68,8 @@ def expected_status(app_id: str, guarantee: str) -> dict[str, Any]:
             "sensor-001": window_json("sensor-001", 120.0),
             "sensor-002": window_json("sensor-002", 60.0),
         },
+        "clock_rejected_per_sensor": {"sensor-001": 1, "sensor-003": 2},
+        "replays_per_partition": {"0": 4, "3": 1},
     }
 
 
@@ -83,6 +88,8 @@ def test_the_body_has_the_documented_keys_and_adds_up_the_partitions() -> None:
             "sensor-002": window("sensor-002", 60.0),
             "sensor-001": window("sensor-001", 120.0),
         },
+        clock_rejections={"sensor-003": 2, "sensor-001": 1},
+        replays={"3": 1, "0": 4},
     )
     expected = expected_status("sensor-metrics", "exactly_once")
     assert list(body) == KEYS, f"the status keys are {list(body)}; expected exactly {KEYS}"
@@ -99,6 +106,8 @@ MAPPINGS = [
     "dead_letters_per_error_code",
     "late_events_per_sensor",
     "latest_window_per_sensor",
+    "clock_rejected_per_sensor",
+    "replays_per_partition",
 ]
 
 
@@ -114,6 +123,8 @@ def test_every_mapping_is_sorted_by_key() -> None:
             "sensor-002": window("sensor-002", 60.0),
             "sensor-001": window("sensor-001", 120.0),
         },
+        clock_rejections={"sensor-007": 1, "sensor-002": 3},
+        replays={"3": 2, "1": 5},
     )
     unsorted = {key: list(body[key]) for key in MAPPINGS if list(body[key]) != sorted(body[key])}
     assert not unsorted, (
@@ -132,6 +143,8 @@ def test_an_empty_pipeline_has_the_same_shape() -> None:
         dead_letter_counts={},
         late_events={},
         latest_windows={},
+        clock_rejections={},
+        replays={},
     )
     assert list(body) == KEYS and body["processing_guarantee"] == "at_least_once", (
         f"with empty tables the status is {body}; expected every documented key, with empty "
@@ -148,6 +161,8 @@ def seed_tables() -> None:
     latest_windows.data.update(
         {"sensor-001": window("sensor-001", 120.0), "sensor-002": window("sensor-002", 60.0)}
     )
+    clock_rejections.data.update({"sensor-003": 2, "sensor-001": 1})
+    replays.data.update({"3": 1, "0": 4})
     window_horizon.data.update({"0": 1_700_000_000.0})  # state of phase 4: never on the page
 
 
@@ -161,6 +176,8 @@ def body_is_written() -> None:
         dead_letter_counts={},
         late_events={},
         latest_windows={},
+        clock_rejections={},
+        replays={},
     )
 
 

@@ -72,6 +72,13 @@ def test_status_of_a_running_worker_counts_what_was_just_produced(
         ]
         per_sensor = dict(sorted(Counter(reading["sensor_id"] for reading in valid).items()))
         malformed = READINGS - len(valid)
+        # The producer's clock kinds (timestamp_zero, ..._year_2100, ...) keep their sensor's key.
+        clock = Counter(
+            (r.key or b"").decode()
+            for r in raw
+            if r.headers.get(KIND_HEADER, b"").startswith(b"timestamp_")
+        )
+        clock_rejected = dict(sorted(clock.items()))
 
         deadline = time.monotonic() + WAIT_S
         status = get_status(worker)
@@ -79,12 +86,14 @@ def test_status_of_a_running_worker_counts_what_was_just_produced(
             status["readings_per_sensor"] != per_sensor
             or sum(status["dead_letters_per_error_code"].values()) != malformed
             or sum(status["readings_per_status"].values()) != len(valid)  # via a repartition
+            or status.get("clock_rejected_per_sensor") != clock_rejected
         ):
             worker.check_alive()
             assert time.monotonic() < deadline, (
                 f"/status/ did not show the {READINGS} readings within {WAIT_S:g} s: it shows "
                 f"{status}; expected readings_per_sensor {per_sensor}, {len(valid)} readings "
-                f"per status in all and {malformed} dead letters. Worker log:\n"
+                f"per status in all, {malformed} dead letters and clock_rejected_per_sensor "
+                f"{clock_rejected}. Worker log:\n"
                 f"{worker.log_tail()}"
             )
             time.sleep(0.5)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from datetime import UTC, datetime
 
 from app.config import ErrorCode, settings
 from app.models import MalformedReading, SensorReading
@@ -13,10 +15,11 @@ NUMBER_FIELDS = ("temperature", "humidity", "timestamp")
 REQUIRED_FIELDS = ("reading_id", "sensor_id", "temperature", "humidity", "timestamp")
 
 
-def parse_reading(raw: bytes | None) -> SensorReading:
+def parse_reading(raw: bytes | None, now: float | None = None) -> SensorReading:
     """Turn raw Kafka value bytes into a SensorReading, or raise MalformedReading.
 
     The checks run in the order of ErrorCode, and the first problem found is reported.
+    ``now`` is the checker's clock (default ``time.time()``), for the timestamp's upper bound.
     """
     limit = settings.max_temperature
     id_limit = settings.max_id_bytes
@@ -57,6 +60,7 @@ def parse_reading(raw: bytes | None) -> SensorReading:
             raise MalformedReading(
                 ErrorCode.ID_TOO_LONG, f"{name} is {size} bytes long; at most {id_limit} allowed"
             )
+    _require_plausible_time(numbers["timestamp"], time.time() if now is None else now)
     return SensorReading(
         reading_id=document["reading_id"],
         sensor_id=sensor_id,
@@ -64,6 +68,33 @@ def parse_reading(raw: bytes | None) -> SensorReading:
         humidity=humidity,
         timestamp=numbers["timestamp"],
     )
+
+
+def _require_plausible_time(timestamp: float, now: float) -> None:
+    # Both bounds are inclusive: exactly min_event_time, exactly now + max_clock_skew are valid.
+    floor, ceiling = settings.min_event_time, now + settings.max_clock_skew
+    if timestamp < floor:
+        raise MalformedReading(
+            ErrorCode.TIMESTAMP_TOO_OLD,
+            f"timestamp {timestamp} ({_utc(timestamp)}) is before {floor} ({_utc(floor)}): "
+            "the sensor's clock was reset or never set",
+        )
+    if timestamp > ceiling:
+        reason = (
+            f"timestamp {timestamp} ({_utc(timestamp)}) is {timestamp - now:.6g} s ahead of "
+            f"this worker's clock ({now}); at most {settings.max_clock_skew} s are allowed"
+        )
+        if floor <= timestamp / 1000 <= ceiling:
+            reason += f"; it looks like milliseconds ({_utc(timestamp / 1000)} in seconds)"
+        raise MalformedReading(ErrorCode.TIMESTAMP_IN_FUTURE, reason)
+
+
+def _utc(timestamp: float) -> str:
+    """An ISO date for a reason, or "beyond year 9999" where datetime gives up."""
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return "outside years 1-9999"
 
 
 def _decode_json(raw: bytes | None) -> object:

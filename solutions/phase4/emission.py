@@ -27,3 +27,10 @@ def split_closed(
 def idle_horizon(horizon: float, windows: Iterable[WindowStats]) -> float:
     """The horizon that closes every one of ``windows`` (a partition has gone quiet)."""
     return max([horizon, *(stats.end for stats in windows)])
+
+
+def consensus_horizon(horizons: Iterable[float], quorum: int) -> float:
+    """The horizon at least ``quorum`` sensors have reached; 0.0 while fewer sensors are known."""
+    # The quorum-th largest: one sensor whose clock runs ahead cannot move it on its own.
+    ordered = sorted(horizons, reverse=True)
+    return ordered[quorum - 1] if len(ordered) >= quorum else 0.0

@@ -16,7 +16,12 @@ from app.faust_app import app, topics
 from app.models import DeadLetter, EnrichedReading, WindowAggregate, WindowTick
 from katas.phase2.dead_letter import dead_letter_headers
 from katas.phase4.aggregation import WindowStats, add_reading, to_aggregate
-from katas.phase4.emission import advance_horizon, idle_horizon, split_closed
+from katas.phase4.emission import (
+    advance_horizon,
+    consensus_horizon,
+    idle_horizon,
+    split_closed,
+)
 from katas.phase4.late_events import is_late, late_dead_letter
 from katas.phase4.windows import window_for
 
@@ -26,6 +31,26 @@ class SensorWindows(faust.Record, serializer="json"):
 
     partition: int
     windows: list[WindowStats]
+
+
+class PartitionClock(faust.Record, serializer="json"):
+    """A partition's event time: every sensor's own horizon, their consensus, the last offset.
+
+    A sensor's windows close at ``horizon_of(sensor)``: its own horizon (its latest timestamp
+    minus the grace), or the consensus (the horizon ``settings.window_quorum`` sensors of the
+    partition have reached), whichever is later. One sensor's clock can close only its own
+    windows; a sensor that went quiet is closed by the others' consensus.
+    """
+
+    sensors: dict[str, float]  # sensor_id -> its own horizon
+    consensus: float
+    offset: int  # the last enriched-readings offset this partition's window state took in
+
+    def horizon_of(self, sensor: str) -> float:
+        return max(self.sensors.get(sensor, 0.0), self.consensus)
+
+
+NO_CLOCK = PartitionClock(sensors={}, consensus=0.0, offset=-1)  # a partition never seen
 
 
 class PartitionActivity:
@@ -54,10 +79,12 @@ class PartitionLocks:
 
 # sensor_id -> open windows. Changelog-backed: a restarted worker recovers them.
 window_state = app.Table("window-state", default=None, value_type=SensorWindows)
-# partition number (as text) -> horizon: every window ending at or before it is closed there.
-window_horizon = app.Table("window-horizon", default=float)
+# partition number (as text) -> its PartitionClock: the horizons, and the last offset taken in.
+window_horizon = app.Table("window-horizon", default=None, value_type=PartitionClock)
 # sensor_id -> how many of its readings arrived after their window had closed.
 late_events = app.Table("late-events", default=int)
+# partition number (as text) -> how many readings came again after their offset was taken in.
+replays = app.Table("window-replays", default=int)
 activity = PartitionActivity()
 # Hold ``partition_lock(partition)`` for each event's whole work, in both agents: a close awaits
 # the broker, and a reading folded meanwhile into the same sensor's windows would be lost.
@@ -98,46 +125,72 @@ async def send_window_ticks() -> None:
 app.timer(interval=settings.window_tick_interval)(send_window_ticks)
 
 
+def clock_of(partition: int) -> PartitionClock:
+    """The partition's clock, or NO_CLOCK before its first reading (provided)."""
+    return window_horizon.get(str(partition)) or NO_CLOCK
+
+
 async def on_reading(event: EventT[EnrichedReading]) -> list[WindowAggregate | DeadLetter]:
     reading = cast(EnrichedReading, event.value)  # the topic's value_type
-    partition = event.message.partition
+    message = event.message
+    partition, sensor = message.partition, reading.sensor_id
     activity.saw(partition, time.time())
+    clock = clock_of(partition)
+    if message.offset <= clock.offset:
+        # Seen before: the state already holds this reading (folded, emitted or dead-lettered)
+        # and its offset; the consumer went back (a restart before the commit). Not late.
+        replays[str(partition)] += 1
+        return []
     window = window_for(reading.timestamp, settings.window_size)
-    horizon = window_horizon[str(partition)]
+    horizon = clock.horizon_of(sensor)
     if is_late(window, horizon):
-        message = event.message
         dead = late_dead_letter(reading, window, horizon, message.topic, partition, message.offset)
         # partition=: the outcome stays in its source event's partition, so phase 5's
         # transactions commit it together with that event's offset (phase 5 README).
         await topics.dead_letter.send(
-            key=reading.sensor_id.encode(),
+            key=sensor.encode(),
             value=dead,
             headers=dead_letter_headers(dead),
             partition=partition,
         )
-        late_events[reading.sensor_id] += 1
+        late_events[sensor] += 1
+        window_horizon[str(partition)] = PartitionClock(
+            sensors=clock.sensors, consensus=clock.consensus, offset=message.offset
+        )
         return [dead]
-    state = window_state.get(reading.sensor_id) or SensorWindows(partition=partition, windows=[])
+    state = window_state.get(sensor) or SensorWindows(partition=partition, windows=[])
     current = next((stats for stats in state.windows if stats.start == window.start), None)
     others = [stats for stats in state.windows if stats is not current]
     updated = add_reading(current, window, reading.temperature)
-    window_state[reading.sensor_id] = SensorWindows(partition=partition, windows=[*others, updated])
-    advanced = advance_horizon(horizon, reading.timestamp, settings.window_grace)
-    if advanced == horizon:
+    window_state[sensor] = SensorWindows(partition=partition, windows=[*others, updated])
+    own = clock.sensors.get(sensor, 0.0)
+    sensors = {
+        **clock.sensors,
+        sensor: advance_horizon(own, reading.timestamp, settings.window_grace),
+    }
+    consensus = max(clock.consensus, consensus_horizon(sensors.values(), settings.window_quorum))
+    moved = PartitionClock(sensors=sensors, consensus=consensus, offset=message.offset)
+    window_horizon[str(partition)] = moved
+    if sensors[sensor] == own and consensus == clock.consensus:
         return []
-    window_horizon[str(partition)] = advanced
-    return list(await close_windows(partition, advanced))
+    return list(await close_windows(partition, moved))
 
 
 async def on_tick(partition: int, now: float) -> list[WindowAggregate]:
     if activity.quiet_for(partition, now) < settings.window_close_delay:
         return []
-    open_windows = [stats for _, state in states_of(partition) for stats in state.windows]
-    if not open_windows:
+    states = states_of(partition)
+    if not any(state.windows for _, state in states):
         return []
-    horizon = idle_horizon(window_horizon[str(partition)], open_windows)
-    window_horizon[str(partition)] = horizon
-    return await close_windows(partition, horizon)
+    # Each sensor closes its own open windows: a far-ahead window of one sensor must not
+    # become the others' horizon.
+    clock = clock_of(partition)
+    sensors = dict(clock.sensors)
+    for sensor, state in states:
+        sensors[sensor] = idle_horizon(sensors.get(sensor, 0.0), state.windows)
+    idle = PartitionClock(sensors=sensors, consensus=clock.consensus, offset=clock.offset)
+    window_horizon[str(partition)] = idle
+    return await close_windows(partition, idle)
 
 
 async def delivered(deliveries: Sequence[object]) -> None:
@@ -156,11 +209,11 @@ def states_of(partition: int) -> list[tuple[str, SensorWindows]]:
     )
 
 
-async def close_windows(partition: int, horizon: float) -> list[WindowAggregate]:
-    """Emit every window of ``partition`` that ends at or before ``horizon``, each once."""
+async def close_windows(partition: int, clock: PartitionClock) -> list[WindowAggregate]:
+    """Emit every window of ``partition`` that ends at or before its sensor's horizon, once."""
     sent: list[WindowAggregate] = []
     for sensor, state in states_of(partition):
-        closed, still_open = split_closed(state.windows, horizon)
+        closed, still_open = split_closed(state.windows, clock.horizon_of(sensor))
         if not closed:
             continue
         deliveries = []

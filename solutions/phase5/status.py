@@ -9,11 +9,12 @@ from typing import Any
 from faust.types.enums import ProcessingGuarantee
 from faust.web import Request, Response, View
 
+from app.clock_rejections import clock_rejections
 from app.faust_app import app
 from app.models import WindowAggregate
 from katas.phase3.counting import sensor_counts
 from katas.phase3.status_counts import status_counts
-from katas.phase4.windowing import late_events
+from katas.phase4.windowing import late_events, replays
 from katas.phase5.status_tables import dead_letter_counts, latest_windows
 
 STATUS_VERSION = 1  # bump when a key changes meaning or disappears; adding a key keeps it
@@ -28,6 +29,8 @@ def status_body(
     dead_letter_counts: Mapping[str, Mapping[str, int]],
     late_events: Mapping[str, int],
     latest_windows: Mapping[str, WindowAggregate | None],
+    clock_rejections: Mapping[str, int],
+    replays: Mapping[str, int],
 ) -> dict[str, Any]:
     """The documented JSON of /status/, built from the tables' contents (and nothing else)."""
     per_code: Counter[str] = Counter()
@@ -46,6 +49,8 @@ def status_body(
             for sensor, window in sorted(latest_windows.items())
             if window is not None
         },
+        "clock_rejected_per_sensor": dict(sorted(clock_rejections.items())),
+        "replays_per_partition": dict(sorted(replays.items())),
     }
 
 
@@ -60,6 +65,8 @@ def current_status() -> dict[str, Any]:
         dead_letter_counts=dict(dead_letter_counts.items()),
         late_events=dict(late_events.items()),
         latest_windows=dict(latest_windows.items()),
+        clock_rejections=dict(clock_rejections.items()),
+        replays=dict(replays.items()),
     )
 
 

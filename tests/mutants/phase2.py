@@ -289,6 +289,50 @@ def _blank_means_spaces_only() -> None:
     replace(module, "parse_reading", parse_reading)
 
 
+def _clock_without_future_bound() -> None:
+    from app.config import ErrorCode, settings
+    from solutions.phase2 import validation as module
+
+    def require_plausible_time(timestamp: float, now: float) -> None:
+        # The mistake: only the floor; a clock decades ahead is taken for event time.
+        if timestamp < settings.min_event_time:
+            raise MalformedReading(ErrorCode.TIMESTAMP_TOO_OLD, f"{timestamp} is too old")
+
+    replace(module, "_require_plausible_time", require_plausible_time)
+
+
+def _clock_bound_in_milliseconds() -> None:
+    from solutions.phase2 import validation as module
+
+    def require_plausible_time(timestamp: float, now: float) -> None:
+        # The mistake: the bound in milliseconds (now * 1000), so a timestamp in ms passes.
+        original(timestamp, now * 1000)
+
+    original = module._require_plausible_time
+    replace(module, "_require_plausible_time", require_plausible_time)
+
+
+def _clock_skew_in_milliseconds() -> None:
+    import dataclasses
+
+    from app.config import settings
+    from solutions.phase2 import validation as module
+
+    # The mistake: KATA_MAX_CLOCK_SKEW read as milliseconds: 300 becomes 0.3 s.
+    replace(module, "settings", dataclasses.replace(settings, max_clock_skew=0.3))
+
+
+def _clock_without_floor() -> None:
+    from app.config import settings
+    from solutions.phase2 import validation as module
+
+    def require_plausible_time(timestamp: float, now: float) -> None:
+        original(max(timestamp, settings.min_event_time), now)  # the mistake: no floor
+
+    original = module._require_plausible_time
+    replace(module, "_require_plausible_time", require_plausible_time)
+
+
 # Task 2.3: a dead letter always fits and always identifies its original.
 
 
@@ -593,6 +637,44 @@ MUTANTS = [
         description="the id limit counts characters, not UTF-8 bytes",
         apply=_id_limit_in_characters,
         caught_by=("test_validation.py::test_each_malformed_kind_gets_its_error_code",),
+    ),
+    Mutant(
+        name="validation-clock-no-future-bound",
+        task="2.1",
+        description="a timestamp decades ahead (the year 2100, milliseconds) is accepted",
+        apply=_clock_without_future_bound,
+        caught_by=(
+            "test_validation.py::test_a_timestamp_the_sensor_could_not_have_produced_is_rejected",
+            "test_validation.py::test_each_malformed_kind_gets_its_error_code",
+        ),
+    ),
+    Mutant(
+        name="validation-clock-bound-in-milliseconds",
+        task="2.1",
+        description="the future bound is now * 1000: a timestamp in milliseconds passes",
+        apply=_clock_bound_in_milliseconds,
+        caught_by=(
+            "test_validation.py::test_a_timestamp_the_sensor_could_not_have_produced_is_rejected",
+            "test_validation.py::test_a_timestamp_is_valid_exactly_between_the_bounds",
+        ),
+    ),
+    Mutant(
+        name="validation-clock-skew-in-milliseconds",
+        task="2.1",
+        description="max_clock_skew read as milliseconds: a reading 1 s ahead is refused",
+        apply=_clock_skew_in_milliseconds,
+        caught_by=(
+            "test_validation.py::test_a_timestamp_the_sensor_could_not_have_produced_is_rejected",
+        ),
+    ),
+    Mutant(
+        name="validation-clock-no-floor",
+        task="2.1",
+        description="timestamps of 0, negative or 1970 (a reset clock) are accepted",
+        apply=_clock_without_floor,
+        caught_by=(
+            "test_validation.py::test_a_timestamp_the_sensor_could_not_have_produced_is_rejected",
+        ),
     ),
     Mutant(
         name="validation-id-limit-off-by-one",

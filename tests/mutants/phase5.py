@@ -80,6 +80,19 @@ def _status_unsorted() -> None:
     replace(module, "status_body", status_body)
 
 
+def _status_without_clock_and_replays() -> None:
+    from solutions.phase5 import status as module
+
+    def status_body(**tables: Any) -> dict[str, Any]:
+        body = original(**tables)
+        # The mistake: the contract of before issue 23; the dashboard finds neither count.
+        del body["clock_rejected_per_sensor"], body["replays_per_partition"]
+        return body
+
+    original = module.status_body
+    replace(module, "status_body", status_body)
+
+
 def _commit_log_names_the_next_transaction() -> None:
     from solutions.phase5 import guarantee as module
 
@@ -148,5 +161,15 @@ MUTANTS = [
         description="the mappings are served in the tables' order, not sorted by key",
         apply=_status_unsorted,
         caught_by=("test_status.py::test_every_mapping_is_sorted_by_key",),
+    ),
+    Mutant(
+        name="status-without-clock-and-replays",
+        task="5.3",
+        description="the page lacks clock_rejected_per_sensor and replays_per_partition",
+        apply=_status_without_clock_and_replays,
+        caught_by=(
+            "test_status.py::test_the_body_has_the_documented_keys_and_adds_up_the_partitions",
+            "test_status.py::test_get_status_serves_exactly_the_documented_json",
+        ),
     ),
 ]
