@@ -74,6 +74,9 @@ class Topics:
         )
 
 
+ENRICHMENT_CHOICES = ("auto", "per-event", "batched")  # KATA_ENRICHMENT, see Settings
+
+
 @dataclass(frozen=True)
 class Settings:
     """The pipeline's configuration. Build it with :meth:`from_env`."""
@@ -105,6 +108,9 @@ class Settings:
     dead_letter_payload_bytes: int = 700_000  # KATA_DEAD_LETTER_PAYLOAD_BYTES
     dead_letter_key_bytes: int = 16_384  # KATA_DEAD_LETTER_KEY_BYTES
     faust_tuning: bool = True  # KATA_FAUST_TUNING: 0 = Faust's own defaults (to benchmark them)
+    # KATA_ENRICHMENT: which phase 2 agent the worker runs: per-event (task 2.4), batched (task
+    # 2.5), or auto: batched once task 2.5's module is written (always with KATA_IMPL=solutions).
+    enrichment: str = "auto"
     topics: Topics = field(default_factory=lambda: Topics.with_prefix(""))
 
     @classmethod
@@ -145,6 +151,11 @@ class Settings:
             raise ValueError(
                 f"KATA_PROCESSING_GUARANTEE={guarantee!r} must be at_least_once or exactly_once"
             )
+        enrichment = text("KATA_ENRICHMENT", default.enrichment)
+        if enrichment not in ENRICHMENT_CHOICES:
+            raise ValueError(
+                f"KATA_ENRICHMENT={enrichment!r} must be one of {', '.join(ENRICHMENT_CHOICES)}"
+            )
         prefix = text("KATA_TOPIC_PREFIX", default.topic_prefix)
         settings = cls(
             broker_url=broker_url(text("KAFKA_BOOTSTRAP_SERVERS", default.broker_url)),
@@ -174,6 +185,7 @@ class Settings:
                 "KATA_DEAD_LETTER_KEY_BYTES", default.dead_letter_key_bytes
             ),
             faust_tuning=switch("KATA_FAUST_TUNING", default.faust_tuning),
+            enrichment=enrichment,
             topics=Topics.with_prefix(prefix),
         )
         if not 0 <= settings.warning_temperature < settings.critical_temperature:

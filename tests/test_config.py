@@ -28,6 +28,7 @@ OVERRIDES = [
     ("KATA_DEAD_LETTER_PAYLOAD_BYTES", "1000", "dead_letter_payload_bytes", 1000),
     ("KATA_DEAD_LETTER_KEY_BYTES", "100", "dead_letter_key_bytes", 100),
     ("KATA_FAUST_TUNING", "0", "faust_tuning", False),
+    ("KATA_ENRICHMENT", "per-event", "enrichment", "per-event"),
 ]
 
 
@@ -90,6 +91,7 @@ def test_the_prefix_applies_to_every_topic() -> None:
         ("KATA_COUNT_CHECK_INTERVAL", "0"),
         ("KATA_COUNT_REPORT_CRON", "every hour"),
         ("KATA_FAUST_TUNING", "off"),
+        ("KATA_ENRICHMENT", "sometimes"),
         ("KATA_WEB_PORT", "http"),
         ("KATA_WEB_PORT", "70000"),
         ("KATA_PROCESSING_GUARANTEE", "maybe_once"),
