@@ -111,6 +111,11 @@ class Settings:
     # KATA_ENRICHMENT: which phase 2 agent the worker runs: per-event (task 2.4), batched (task
     # 2.5), or auto: batched once task 2.5's module is written (always with KATA_IMPL=solutions).
     enrichment: str = "auto"
+    batch_size: int = 1_000  # KATA_BATCH_SIZE: task 2.5's agent handles at most this many at once
+    batch_within: float = 0.05  # KATA_BATCH_WITHIN: s a partial batch waits for more events
+    # KATA_COMMIT_INTERVAL: s between offset commits; under exactly_once also between transaction
+    # commits, so the time before an output is visible to read_committed readers.
+    commit_interval: float = 2.8
     topics: Topics = field(default_factory=lambda: Topics.with_prefix(""))
 
     @classmethod
@@ -186,6 +191,9 @@ class Settings:
             ),
             faust_tuning=switch("KATA_FAUST_TUNING", default.faust_tuning),
             enrichment=enrichment,
+            batch_size=whole("KATA_BATCH_SIZE", default.batch_size),
+            batch_within=number("KATA_BATCH_WITHIN", default.batch_within),
+            commit_interval=number("KATA_COMMIT_INTERVAL", default.commit_interval),
             topics=Topics.with_prefix(prefix),
         )
         if not 0 <= settings.warning_temperature < settings.critical_temperature:
@@ -199,6 +207,8 @@ class Settings:
             raise ValueError("KATA_WINDOW_SIZE must be > 0 and KATA_WINDOW_GRACE >= 0")
         if settings.window_close_delay <= 0 or settings.window_tick_interval <= 0:
             raise ValueError("KATA_WINDOW_CLOSE_DELAY and KATA_WINDOW_TICK_INTERVAL must be > 0")
+        if settings.batch_within <= 0 or settings.commit_interval <= 0:
+            raise ValueError("KATA_BATCH_WITHIN and KATA_COMMIT_INTERVAL must be > 0 (seconds)")
         if settings.count_check_interval <= 0:
             raise ValueError("KATA_COUNT_CHECK_INTERVAL must be > 0")
         if not croniter.is_valid(settings.count_report_cron):

@@ -42,6 +42,9 @@ def create_app(config: Settings = settings) -> faust.App:
         web_bind=config.web_bind,  # 127.0.0.1 by default: Faust's own default is all interfaces
         web_port=config.web_port,
         value_serializer="json",
+        # Under exactly_once also the transaction commit: how soon read_committed readers see
+        # an output (README, "Performance": the commit-interval curve).
+        broker_commit_interval=config.commit_interval,
         autodiscover=False,  # app.main imports the phase modules explicitly
         **(THROUGHPUT if config.faust_tuning else {}),
     )

@@ -29,6 +29,9 @@ OVERRIDES = [
     ("KATA_DEAD_LETTER_KEY_BYTES", "100", "dead_letter_key_bytes", 100),
     ("KATA_FAUST_TUNING", "0", "faust_tuning", False),
     ("KATA_ENRICHMENT", "per-event", "enrichment", "per-event"),
+    ("KATA_BATCH_SIZE", "250", "batch_size", 250),
+    ("KATA_BATCH_WITHIN", "0.2", "batch_within", 0.2),
+    ("KATA_COMMIT_INTERVAL", "0.5", "commit_interval", 0.5),
 ]
 
 
@@ -92,6 +95,10 @@ def test_the_prefix_applies_to_every_topic() -> None:
         ("KATA_COUNT_REPORT_CRON", "every hour"),
         ("KATA_FAUST_TUNING", "off"),
         ("KATA_ENRICHMENT", "sometimes"),
+        ("KATA_BATCH_SIZE", "0"),
+        ("KATA_BATCH_WITHIN", "0"),
+        ("KATA_COMMIT_INTERVAL", "-1"),
+        ("KATA_COMMIT_INTERVAL", "soon"),
         ("KATA_WEB_PORT", "http"),
         ("KATA_WEB_PORT", "70000"),
         ("KATA_PROCESSING_GUARANTEE", "maybe_once"),

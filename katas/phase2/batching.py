@@ -36,7 +36,10 @@ from typing import cast
 from faust import Stream
 from faust.types import StreamT
 
-from app.config import ErrorCode  # noqa: F401
+from app.config import (
+    ErrorCode,  # noqa: F401
+    settings,
+)
 from app.faust_app import app, topics
 from app.halt import halt_worker  # noqa: F401
 from app.models import DeadLetter, EnrichedReading, MalformedReading  # noqa: F401
@@ -45,8 +48,8 @@ from katas.phase2.dead_letter import dead_letter_headers, to_dead_letter  # noqa
 from katas.phase2.validation import parse_reading  # noqa: F401
 
 # Provided, chosen by measurement (README, "Performance"): keep them, or measure your own.
-BATCH_SIZE = 1_000  # events handled together at most
-BATCH_WITHIN_S = 0.05  # seconds a partial batch waits for more events before it is handled
+BATCH_SIZE = settings.batch_size  # events handled together at most (KATA_BATCH_SIZE)
+BATCH_WITHIN_S = settings.batch_within  # s a partial batch waits for company (KATA_BATCH_WITHIN)
 
 
 @app.agent(topics.readings)

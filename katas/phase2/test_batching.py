@@ -26,7 +26,7 @@ from app.catalogue import SensorFleet, to_bytes, valid_reading
 from app.config import ErrorCode
 from app.faust_app import topics
 from app.models import DeadLetter, EnrichedReading
-from kata_engine.testing import AgentRun, SentMessage, WorkerHalted, run_agent
+from kata_engine.testing import AgentRun, Refuse, SentMessage, WorkerHalted, run_agent
 from katas.phase2 import batching
 
 # Task 2.4's tests, collected again in this module: here they run on the batched agent.
@@ -64,16 +64,17 @@ def reading(sequence: int) -> bytes:
     return to_bytes({**document, "reading_id": f"r-{sequence}"})
 
 
-def refusing(reading_ids: set[str], dead_letters: bool = False) -> Any:
+def refusing(reading_ids: set[str], dead_letters: bool = False) -> Refuse:
     """A broker that refuses the enriched readings of ``reading_ids`` (and every dead letter)."""
     enriched, dead_letter = topics.enriched.get_topic_name(), topics.dead_letter.get_topic_name()
 
     def refuse(message: SentMessage) -> BaseException | None:
+        refusal: BaseException | None = None
         if message.topic == enriched and message.value.reading_id in reading_ids:
-            return MessageSizeTooLargeError(f"refused {message.value.reading_id}")
+            refusal = MessageSizeTooLargeError(f"refused {message.value.reading_id}")
         if message.topic == dead_letter and dead_letters:
-            return KafkaTimeoutError("the dead-letter topic is unavailable")
-        return None
+            refusal = KafkaTimeoutError("the dead-letter topic is unavailable")
+        return refusal
 
     return refuse
 

@@ -12,7 +12,7 @@ from faust import Stream
 from faust.types import EventT, StreamT
 from faust.types.tuples import RecordMetadata
 
-from app.config import ErrorCode
+from app.config import ErrorCode, settings
 from app.faust_app import app, topics
 from app.halt import halt_worker
 from app.models import DeadLetter, EnrichedReading, MalformedReading, SensorReading
@@ -22,8 +22,8 @@ from katas.phase2.validation import parse_reading
 
 # Measured with tests/benchmarks/bench_throughput.py (README, "Performance"): bigger batches
 # gained nothing more, and a partial batch waits at most BATCH_WITHIN_S for company.
-BATCH_SIZE = 1_000  # events handled together at most
-BATCH_WITHIN_S = 0.05  # seconds a partial batch waits for more events before it is handled
+BATCH_SIZE = settings.batch_size  # events handled together at most (KATA_BATCH_SIZE)
+BATCH_WITHIN_S = settings.batch_within  # s a partial batch waits for company (KATA_BATCH_WITHIN)
 
 Outcome = EnrichedReading | DeadLetter
 

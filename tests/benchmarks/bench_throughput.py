@@ -1,35 +1,45 @@
-"""Faust against raw aiokafka: ``uv run python -m tests.benchmarks.bench_throughput``.
+"""Faust, raw aiokafka, Quix Streams: ``uv run python -m tests.benchmarks.bench_throughput``.
 
-Side by side in one run, on one broker (the chain: KAFKA_BOOTSTRAP_SERVERS first):
+Side by side in one run, on one broker (the chain: KAFKA_BOOTSTRAP_SERVERS first). Quix Streams
+and the chart need the bench group: ``uv sync --group bench`` (without it the Quix contenders and
+the PNG are skipped, with a line that says so).
 
 1. Throughput, events/s, of consume -> validate/classify -> produce on the same input (``--events``
    readings, about 10% malformed, 4 partitions, already in the topic when the consumer starts):
    - ``raw``: an aiokafka loop doing the same work with the reference phase 2 functions, sends
      not awaited one by one, offsets committed once per fetched batch after its sends are
      delivered (at-least-once, the ceiling for a Python client);
-   - ``faust-alo`` and ``faust-eos``: the reference pipeline (phase 2) in a real worker under
-     at_least_once and exactly_once.
-   Measured by a read_committed consumer tailing the output topics: from the first outcome
+   - ``quix-alo`` / ``quix-eos``: Quix Streams doing the same job with the same functions
+     (tests/benchmarks/quix_peer.py), at-least-once and exactly-once;
+   - ``faust-alo-per-event``: task 2.4's agent (one round trip per event), at_least_once;
+   - ``faust-alo`` / ``faust-eos``: the reference phase 2 worker (task 2.5's batched agent);
+   - ``pipeline-alo`` / ``pipeline-eos``: the whole reference pipeline (phases 2-5) in one worker.
+   Measured by a read_committed consumer tailing the phase 2 outputs: from the first outcome
    visible to the last one, so start-up and rebalancing are not counted.
-2. Latency p50/p99, produce -> visible to a read_committed consumer on enriched-readings, for
-   both guarantees, at a steady ``--rate``.
+2. Latency p50/p99 of the whole pipeline, produce -> visible to a read_committed consumer on
+   enriched-readings, at a steady ``--rate``: at_least_once, and exactly_once for every commit
+   interval of ``--commit-intervals`` (KATA_COMMIT_INTERVAL), with the throughput of each; drawn
+   to ``--chart`` (a PNG) when matplotlib is installed.
 3. The learner loop: ``pytest katas/phaseN`` on the stubs (tests/benchmarks/bench_learner_loop.py).
 
 Contenders run interleaved, round after round, and the median of ``--runs`` rounds is reported
-with the ratios faust-alo/raw and faust-eos/faust-alo. Prints the figures and writes them with a
-note of the machine to ``--json``. It asserts nothing. The machine may be shared: other processes
-on the same cores show up in the absolute figures; the ratios, measured side by side, less so.
+with the ratios to raw and to at-least-once. Prints the figures and writes them with a note of the
+machine to ``--json``. It asserts nothing. The machine may be shared: other processes on the same
+cores show up in the absolute figures; the ratios, measured side by side, less so.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import logging
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,6 +62,8 @@ from tests.benchmarks import bench_learner_loop
 
 PARTITIONS = 4
 ROOT = Path(__file__).resolve().parents[2]
+WHOLE_PIPELINE = "2,3,4,5"
+COMMIT_INTERVALS = "0.1,0.25,0.5,1,2.8"
 
 
 def machine() -> dict[str, Any]:
@@ -82,10 +94,10 @@ class Run:
         self.prefix = f"bench-{token}-"
         self.topics = Topics.with_prefix(self.prefix)
 
-    def env(self, guarantee: str, tuned: bool = True) -> dict[str, str]:
+    def env(self, guarantee: str, extra: dict[str, str]) -> dict[str, str]:
         return {
-            "KATA_FAUST_TUNING": "1" if tuned else "0",
             **os.environ,
+            **extra,
             "KAFKA_BOOTSTRAP_SERVERS": self.servers,
             "KATA_APP_ID": self.app_id,
             "KATA_TOPIC_PREFIX": self.prefix,
@@ -97,7 +109,7 @@ class Run:
     async def create(self) -> None:
         t = self.topics
         names = [t.readings, t.enriched, t.dead_letter, t.window_aggregates]
-        await create_topics(self.servers, names, PARTITIONS)
+        await create_topics(self.servers, [*names, f"{self.prefix}window-ticks"], PARTITIONS)
 
 
 async def produce(servers: str, topic: str, count: int, seed: int = 11) -> None:
@@ -202,16 +214,64 @@ async def throughput_raw(run: Run, events: int, timeout: float) -> float:
 
 
 def throughput_faust(
-    run: Run, events: int, timeout: float, guarantee: str, tuned: bool = True
+    run: Run,
+    events: int,
+    timeout: float,
+    guarantee: str,
+    *,
+    phases: str = "2",
+    enrichment: str = "batched",
+    **extra: str,
 ) -> float:
     asyncio.run(run.create())
     asyncio.run(produce(run.servers, run.topics.readings, events))
     outputs = [run.topics.enriched, run.topics.dead_letter]
+    env = run.env(guarantee, {"KATA_ENRICHMENT": enrichment, **extra})
     with (
         tempfile.TemporaryDirectory() as workdir,
-        running_worker(run.env(guarantee, tuned), Path(workdir), phases="2"),
+        running_worker(env, Path(workdir), phases=phases),
     ):
         seconds = asyncio.run(tail(run.servers, outputs, events, timeout))
+    return events / seconds
+
+
+def quix_available() -> bool:
+    return importlib.util.find_spec("quixstreams") is not None
+
+
+def throughput_quix(run: Run, events: int, timeout: float, guarantee: str) -> float:
+    """Quix Streams doing the phase 2 job (tests/benchmarks/quix_peer.py) in a subprocess."""
+    asyncio.run(run.create())
+    asyncio.run(produce(run.servers, run.topics.readings, events))
+    t = run.topics
+    outputs = [t.enriched, t.dead_letter]
+    with tempfile.TemporaryDirectory() as workdir, (Path(workdir) / "quix.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "tests.benchmarks.quix_peer"),
+                *("--servers", run.servers, "--group", run.app_id, "--guarantee", guarantee),
+                *("--readings", t.readings, "--enriched", t.enriched),
+                *("--dead-letter", t.dead_letter),
+            ],
+            cwd=workdir,  # Quix writes its state directory here
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            seconds = asyncio.run(tail(run.servers, outputs, events, timeout))
+        except TimeoutError:
+            log.flush()
+            print((Path(workdir) / "quix.log").read_text(errors="replace")[-3000:], flush=True)
+            raise
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
     return events / seconds
 
 
@@ -264,12 +324,13 @@ async def warm_up(run: Run) -> None:
 
 
 def latency_faust(
-    run: Run, guarantee: str, rate: float, seconds: float, tuned: bool = True
+    run: Run, guarantee: str, rate: float, seconds: float, phases: str, **extra: str
 ) -> list[float]:
     asyncio.run(run.create())
+    env = run.env(guarantee, {"KATA_ENRICHMENT": "batched", **extra})
     with (
         tempfile.TemporaryDirectory() as workdir,
-        running_worker(run.env(guarantee, tuned), Path(workdir), phases="2"),
+        running_worker(env, Path(workdir), phases=phases),
     ):
         asyncio.run(warm_up(run))
         return asyncio.run(latency(run, rate, seconds))
@@ -280,16 +341,174 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def contenders_for(servers: str, args: argparse.Namespace) -> dict[str, Callable[[], float]]:
+    events, timeout = args.events, args.timeout
+
+    def faust(guarantee: str, **options: str) -> Callable[[], float]:
+        return lambda: throughput_faust(Run(servers), events, timeout, guarantee, **options)
+
+    def quix(guarantee: str) -> Callable[[], float]:
+        return lambda: throughput_quix(Run(servers), events, timeout, guarantee)
+
+    every: dict[str, Callable[[], float]] = {
+        "raw": lambda: asyncio.run(throughput_raw(Run(servers), events, timeout)),
+        "quix-alo": quix("at-least-once"),
+        "quix-eos": quix("exactly-once"),
+        "faust-alo-per-event": faust("at_least_once", enrichment="per-event"),
+        "faust-alo": faust("at_least_once"),
+        "faust-eos": faust("exactly_once"),
+        "pipeline-alo": faust("at_least_once", phases=WHOLE_PIPELINE),
+        "pipeline-eos": faust("exactly_once", phases=WHOLE_PIPELINE),
+    }
+    chosen = [name.strip() for name in args.contenders.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in every]
+    if unknown:
+        raise SystemExit(f"bench_throughput: unknown contender(s) {unknown}; known: {list(every)}")
+    if not quix_available() and any(name.startswith("quix") for name in chosen):
+        print("note: quixstreams is not installed (uv sync --group bench): Quix skipped")
+        chosen = [name for name in chosen if not name.startswith("quix")]
+    return {name: every[name] for name in chosen}
+
+
+RATIOS = (
+    ("faust-alo", "raw"),
+    ("faust-alo", "quix-alo"),
+    ("faust-alo-per-event", "raw"),
+    ("faust-alo", "faust-alo-per-event"),
+    ("quix-alo", "raw"),
+    ("quix-eos", "quix-alo"),
+    ("faust-eos", "faust-alo"),
+    ("pipeline-alo", "raw"),
+    ("pipeline-eos", "pipeline-alo"),
+)
+
+
+def throughput_rounds(
+    contenders: dict[str, Callable[[], float]], runs: int, events: int
+) -> dict[str, Any]:
+    rates: dict[str, list[float]] = {name: [] for name in contenders}
+    for round_ in range(1, runs + 1):
+        for name, measure in contenders.items():
+            rates[name].append(measure())
+            print(f"round {round_} {name:<20} {rates[name][-1]:>9,.0f} events/s", flush=True)
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    ratios = {
+        f"{a}/{b}": medians[a] / medians[b] for a, b in RATIOS if a in medians and b in medians
+    }
+    print(f"\nthroughput, median of {runs} ({events:,} events, {PARTITIONS} partitions):")
+    for name, value in medians.items():
+        share = value / medians.get("raw", value)
+        print(f"  {name:<20} {value:>9,.0f} events/s  ({share:6.1%} of raw)")
+    for name, value in ratios.items():
+        print(f"  {name:<34} {value:6.1%}")
+    return {"runs": rates, "median": medians, "ratios": ratios}
+
+
+def commit_interval_curve(servers: str, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Whole pipeline: at_least_once, then exactly_once per commit interval; latency at --rate."""
+    curve: dict[str, dict[str, Any]] = {}
+    settings = [("at_least_once", "2.8")] + [
+        ("exactly_once", interval.strip()) for interval in args.commit_intervals.split(",")
+    ]
+    for guarantee, interval in settings:
+        extra = {"KATA_COMMIT_INTERVAL": interval}
+        delays = latency_faust(
+            Run(servers), guarantee, args.rate, args.seconds, WHOLE_PIPELINE, **extra
+        )
+        rate = throughput_faust(
+            Run(servers), args.events, args.timeout, guarantee, phases=WHOLE_PIPELINE, **extra
+        )
+        label = f"{guarantee} commit {interval} s"
+        curve[label] = {
+            "guarantee": guarantee,
+            "commit_interval_s": float(interval),
+            "p50_ms": 1000 * percentile(delays, 0.50),
+            "p99_ms": 1000 * percentile(delays, 0.99),
+            "samples": len(delays),
+            "events_per_s": rate,
+        }
+        figures = curve[label]
+        print(
+            f"whole pipeline {label:<28} p50 {figures['p50_ms']:7.1f} ms  "
+            f"p99 {figures['p99_ms']:7.1f} ms  ({len(delays)} readings at {args.rate:g}/s)  "
+            f"{rate:>7,.0f} events/s",
+            flush=True,
+        )
+    return curve
+
+
+def draw_curve(curve: dict[str, dict[str, Any]], chart: Path) -> None:
+    """The exactly_once commit-interval curve, against at_least_once, as a PNG."""
+    if importlib.util.find_spec("matplotlib") is None:
+        print("note: matplotlib is not installed (uv sync --group bench): no chart")
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    eos = sorted(
+        (f for f in curve.values() if f["guarantee"] == "exactly_once"),
+        key=lambda f: f["commit_interval_s"],
+    )
+    alo = [f for f in curve.values() if f["guarantee"] == "at_least_once"]
+    intervals = [f["commit_interval_s"] for f in eos]
+    figure, (latency_axes, rate_axes) = plt.subplots(1, 2, figsize=(10, 4))
+    latency_axes.plot(intervals, [f["p50_ms"] for f in eos], "o-", label="exactly_once p50")
+    latency_axes.plot(intervals, [f["p99_ms"] for f in eos], "s-", label="exactly_once p99")
+    for figures in alo:
+        latency_axes.axhline(
+            figures["p99_ms"], linestyle="--", color="grey", label="at_least_once p99"
+        )
+    latency_axes.axhline(500, linestyle=":", color="red", label="target p99 500 ms")
+    latency_axes.set(xlabel="commit interval (s)", ylabel="produce -> visible (ms)", xscale="log")
+    latency_axes.legend(fontsize=8)
+    rate_axes.plot(intervals, [f["events_per_s"] for f in eos], "o-", label="exactly_once")
+    for figures in alo:
+        rate_axes.axhline(
+            figures["events_per_s"], linestyle="--", color="grey", label="at_least_once"
+        )
+    rate_axes.set(xlabel="commit interval (s)", ylabel="events/s (whole pipeline)", xscale="log")
+    rate_axes.legend(fontsize=8)
+    figure.suptitle("Whole pipeline (phases 2-5): the exactly_once commit interval")
+    figure.tight_layout()
+    chart.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(chart, dpi=100)
+    print(f"chart written to {chart}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--events", type=int, default=20_000, help="readings per throughput run")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--contenders",
+        default=",".join(
+            [
+                "raw",
+                "quix-alo",
+                "quix-eos",
+                "faust-alo-per-event",
+                "faust-alo",
+                "faust-eos",
+                "pipeline-alo",
+                "pipeline-eos",
+            ]
+        ),
+        help="comma-separated; default: all",
+    )
     parser.add_argument("--rate", type=float, default=200.0, help="readings/s for latency")
     parser.add_argument("--seconds", type=float, default=10.0, help="latency run length")
-    parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--commit-intervals", default=COMMIT_INTERVALS, help="exactly_once intervals (s)"
+    )
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--skip-learner-loop", action="store_true")
     parser.add_argument("--label", default="", help="a note stored with the figures")
     parser.add_argument("--json", type=Path, default=Path("bench_throughput.json"))
+    parser.add_argument("--chart", type=Path, default=ROOT / "docs" / "commit-interval.png")
     args = parser.parse_args(argv)
 
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # recovered retries: noise here
@@ -303,64 +522,13 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {"machine": noted, "label": args.label, "events": args.events}
     with provide_broker() as broker:
         servers = broker.bootstrap_servers
-        contenders: dict[str, Callable[[], float]] = {
-            "raw": lambda: asyncio.run(throughput_raw(Run(servers), args.events, args.timeout)),
-            "faust-alo": lambda: throughput_faust(
-                Run(servers), args.events, args.timeout, "at_least_once"
-            ),
-            "faust-eos": lambda: throughput_faust(
-                Run(servers), args.events, args.timeout, "exactly_once"
-            ),
-            # The same workers with Faust's own defaults (KATA_FAUST_TUNING=0): before tuning.
-            "alo-untuned": lambda: throughput_faust(
-                Run(servers), args.events, args.timeout, "at_least_once", tuned=False
-            ),
-            "eos-untuned": lambda: throughput_faust(
-                Run(servers), args.events, args.timeout, "exactly_once", tuned=False
-            ),
-        }
-        rates: dict[str, list[float]] = {name: [] for name in contenders}
-        for round_ in range(1, args.runs + 1):
-            for name, measure in contenders.items():
-                rates[name].append(measure())
-                print(f"round {round_} {name:<12} {rates[name][-1]:>9,.0f} events/s", flush=True)
-        medians = {name: statistics.median(values) for name, values in rates.items()}
-        ratios = {
-            "faust-alo/raw": medians["faust-alo"] / medians["raw"],
-            "faust-eos/raw": medians["faust-eos"] / medians["raw"],
-            "faust-eos/faust-alo": medians["faust-eos"] / medians["faust-alo"],
-            "alo-untuned/raw": medians["alo-untuned"] / medians["raw"],
-            "eos-untuned/alo-untuned": medians["eos-untuned"] / medians["alo-untuned"],
-            "faust-alo/alo-untuned": medians["faust-alo"] / medians["alo-untuned"],
-        }
-        results["throughput"] = {"runs": rates, "median": medians, "ratios": ratios}
-        print(f"\nthroughput, median of {args.runs} ({args.events} events, 4 partitions):")
-        for name, value in medians.items():
-            print(f"  {name:<12} {value:>9,.0f} events/s")
-        for name, value in ratios.items():
-            print(f"  {name:<24} {value:6.1%}")
-
-        latencies: dict[str, dict[str, float]] = {}
-        for guarantee, tuned in (
-            ("at_least_once", True),
-            ("exactly_once", True),
-            ("at_least_once", False),
-            ("exactly_once", False),
-        ):
-            delays = latency_faust(Run(servers), guarantee, args.rate, args.seconds, tuned)
-            guarantee = guarantee if tuned else f"{guarantee} untuned"
-            latencies[guarantee] = {
-                "p50_ms": 1000 * percentile(delays, 0.50),
-                "p99_ms": 1000 * percentile(delays, 0.99),
-                "samples": len(delays),
-            }
-            figures = latencies[guarantee]
-            print(
-                f"latency {guarantee:<22} p50 {figures['p50_ms']:7.1f} ms  "
-                f"p99 {figures['p99_ms']:7.1f} ms  ({len(delays)} readings at {args.rate:g}/s)",
-                flush=True,
-            )
-        results["latency"] = latencies
+        if not args.skip_throughput:
+            contenders = contenders_for(servers, args)
+            results["throughput"] = throughput_rounds(contenders, args.runs, args.events)
+        if not args.skip_latency:
+            curve = commit_interval_curve(servers, args)
+            results["commit_interval_curve"] = curve
+            draw_curve(curve, args.chart)
 
     if not args.skip_learner_loop:
         env = bench_learner_loop.learner_env()
