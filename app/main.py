@@ -19,7 +19,6 @@ Environment:
 
 from __future__ import annotations
 
-import ast
 import importlib
 import importlib.util
 import os
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from app.config import settings
 from app.faust_app import app
+from app.stub_check import raises_stub_error
 
 __all__ = ["PHASE_MODULES", "app", "enrichment_module", "load_phases", "selected_phases"]
 
@@ -87,25 +87,6 @@ def batching_written() -> bool:
     if spec is None or spec.origin is None:
         return False
     return not raises_stub_error(Path(spec.origin).read_text(encoding="utf-8"), "2.5")
-
-
-def raises_stub_error(source: str, task_id: str) -> bool:
-    """Whether ``source`` still has a ``raise NotImplementedError("task <task_id>: ...")``."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return False  # not a stub any more; importing it will say what is wrong
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
-            continue
-        call = node.exc
-        if isinstance(call.func, ast.Name) and call.func.id == "NotImplementedError" and call.args:
-            message = call.args[0]
-            if isinstance(message, ast.Constant) and str(message.value).startswith(
-                f"task {task_id}:"
-            ):
-                return True
-    return False
 
 
 def load_phases(phases: list[int]) -> None:

@@ -9,6 +9,7 @@
     uv run kata broker [--port 9092]    a local Apache Kafka broker (Java 17+), Ctrl-C stops it
     uv run kata demo [--mine]           the whole pipeline on a real broker, with a summary
                [--guarantee exactly_once]
+    uv run kata bench 2 [--readings N]  your phase 2 agents' speed beside the reference
 
 Errors are one line on stderr: exit 2 for a usage error, 1 for anything else.
 """
@@ -116,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=90,
         help="seconds to wait for every outcome before giving up (90)",
     )
+    bench = commands.add_parser(
+        "bench", help="measure your phase 2 agents (per event, batched) beside the reference"
+    )
+    bench.add_argument("phase", type=int, help="the phase to measure (2)")
+    bench.add_argument(
+        "--readings", type=positive_int, default=3000, help="readings per agent (3000)"
+    )
+    bench.add_argument(
+        "--timeout", type=positive_int, default=60, help="seconds each agent may take (60)"
+    )
     return parser
 
 
@@ -150,6 +161,8 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         return _broker(arguments.port)
     if command == "demo":
         return _demo(arguments)
+    if command == "bench":
+        return _bench(arguments, root)
     manifest = load(root, check_files=command not in ("reset", "hint"))
     if command == "status":
         return _status(manifest, solutions, arguments.with_kafka)
@@ -306,6 +319,24 @@ def _demo(arguments: argparse.Namespace) -> int:
     try:
         return demo(options, Console(), Console(stderr=True))
     except DemoError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _bench(arguments: argparse.Namespace, root: Path) -> int:
+    from kata_engine.bench import BENCHED_PHASES, BenchError, bench
+
+    if arguments.phase not in BENCHED_PHASES:
+        raise UsageError(f"kata bench measures phase 2 only, not phase {arguments.phase}")
+    try:
+        return bench(
+            arguments.phase,
+            arguments.readings,
+            float(arguments.timeout),
+            Console(),
+            Console(stderr=True),
+            root,
+        )
+    except BenchError as exc:
         raise CommandError(str(exc)) from None
 
 

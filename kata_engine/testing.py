@@ -31,6 +31,12 @@ Timers and web pages::
     async with web_client(app) as client:
         response = await client.get("/status/")
 
+Batches: ``run.put_many([(value, key), ...])`` queues several events at once (an agent that
+uses ``stream.take_events`` takes them together) and waits until each has an outcome;
+``run_agent(agent, refuse=...)`` refuses single records, ``answer_after=0.05`` makes the played
+broker answer each delivery late, and ``run.acked_at_halt`` says which events were acknowledged
+at the moment the agent halted.
+
 Every ``put`` waits for the agent to finish the event, at most ``timeout`` seconds (5 by
 default). An agent that skips an event without yielding never signals that it finished
 (Faust issue #621), so write agents that yield one outcome for every event. After one such

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.main import raises_stub_error
+from app.stub_check import raises_stub_error
 
 REPO = Path(__file__).resolve().parents[1]
 PROBE = "import app.main as m; print(sorted(m.app.agents))"

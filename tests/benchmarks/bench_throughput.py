@@ -5,7 +5,7 @@ and the chart need the bench group: ``uv sync --group bench`` (without it the Qu
 the PNG are skipped, with a line that says so).
 
 1. Throughput, events/s, of consume -> validate/classify -> produce on the same input (``--events``
-   readings, about 10% malformed, 4 partitions, already in the topic when the consumer starts):
+   readings, about 10% malformed, 4 partitions, produced once the contender is up):
    - ``raw``: an aiokafka loop doing the same work with the reference phase 2 functions, sends
      not awaited one by one, offsets committed once per fetched batch after its sends are
      delivered (at-least-once, the ceiling for a Python client);
@@ -14,8 +14,9 @@ the PNG are skipped, with a line that says so).
    - ``faust-alo-per-event``: task 2.4's agent (one round trip per event), at_least_once;
    - ``faust-alo`` / ``faust-eos``: the reference phase 2 worker (task 2.5's batched agent);
    - ``pipeline-alo`` / ``pipeline-eos``: the whole reference pipeline (phases 2-5) in one worker.
-   Measured by a read_committed consumer tailing the phase 2 outputs: from the first outcome
-   visible to the last one, so start-up and rebalancing are not counted.
+   Measured by a read_committed consumer tailing the phase 2 outputs: one warm-up reading first
+   (start-up and rebalancing are not counted), then from producing the readings to the last
+   outcome visible (under exactly_once, outputs become visible a transaction at a time).
 2. Latency p50/p99 of the whole pipeline, produce -> visible to a read_committed consumer on
    enriched-readings, at a steady ``--rate``: at_least_once, and exactly_once for every commit
    interval of ``--commit-intervals`` (KATA_COMMIT_INTERVAL), with the throughput of each; drawn
@@ -127,20 +128,31 @@ async def produce(servers: str, topic: str, count: int, seed: int = 11) -> None:
         await producer.stop()
 
 
-async def tail(servers: str, topics: list[str], expected: int, timeout: float) -> float:
-    """Seconds from the first output visible (read_committed) to the ``expected``-th one."""
-    async with committed_reader(servers, topics) as consumer:
-        seen, first = 0, 0.0
+async def clocked(run: Run, events: int, timeout: float) -> float:
+    """Seconds from producing ``events`` readings to the last outcome visible (read_committed).
+
+    One reading first, until its outcome is visible: the contender is up and owns the
+    partitions, so start-up and rebalancing are not counted. Then the clock starts and the
+    readings are produced while the contender works. From the produce, not from the first outcome
+    visible: under exactly_once every outcome of a transaction becomes visible at once.
+    """
+    t = run.topics
+    await produce(run.servers, t.readings, 1, seed=1)
+    async with committed_reader(run.servers, [t.enriched, t.dead_letter]) as consumer:
+        seen, started = 0, 0.0
         deadline = time.monotonic() + timeout
-        while seen < expected:
+        producing: asyncio.Task[None] | None = None
+        while seen < events + 1:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"only {seen} of {expected} outcomes after {timeout:g} s")
-            batches = await consumer.getmany(timeout_ms=200)
-            got = sum(len(batch) for batch in batches.values())
-            if got and not seen:
-                first = time.monotonic()
-            seen += got
-        return time.monotonic() - first
+                raise TimeoutError(f"only {seen} of {events + 1} outcomes after {timeout:g} s")
+            batches = await consumer.getmany(timeout_ms=100)
+            seen += sum(len(batch) for batch in batches.values())
+            if seen and producing is None:  # the warm-up reading is through: go
+                started = time.monotonic()
+                producing = asyncio.create_task(produce(run.servers, t.readings, events))
+        if producing is not None:
+            await producing
+        return time.monotonic() - started
 
 
 async def raw_loop(run: Run, expected: int, stop: asyncio.Event) -> None:
@@ -200,13 +212,10 @@ async def raw_loop(run: Run, expected: int, stop: asyncio.Event) -> None:
 
 async def throughput_raw(run: Run, events: int, timeout: float) -> float:
     await run.create()
-    await produce(run.servers, run.topics.readings, events)
     stop = asyncio.Event()
-    outputs = [run.topics.enriched, run.topics.dead_letter]
-    watcher = asyncio.create_task(tail(run.servers, outputs, events, timeout))
     loop = asyncio.create_task(raw_loop(run, events, stop))
     try:
-        seconds = await watcher
+        seconds = await clocked(run, events, timeout)
     finally:
         stop.set()
         await loop
@@ -224,14 +233,12 @@ def throughput_faust(
     **extra: str,
 ) -> float:
     asyncio.run(run.create())
-    asyncio.run(produce(run.servers, run.topics.readings, events))
-    outputs = [run.topics.enriched, run.topics.dead_letter]
     env = run.env(guarantee, {"KATA_ENRICHMENT": enrichment, **extra})
     with (
         tempfile.TemporaryDirectory() as workdir,
         running_worker(env, Path(workdir), phases=phases),
     ):
-        seconds = asyncio.run(tail(run.servers, outputs, events, timeout))
+        seconds = asyncio.run(clocked(run, events, timeout))
     return events / seconds
 
 
@@ -242,9 +249,7 @@ def quix_available() -> bool:
 def throughput_quix(run: Run, events: int, timeout: float, guarantee: str) -> float:
     """Quix Streams doing the phase 2 job (tests/benchmarks/quix_peer.py) in a subprocess."""
     asyncio.run(run.create())
-    asyncio.run(produce(run.servers, run.topics.readings, events))
     t = run.topics
-    outputs = [t.enriched, t.dead_letter]
     with tempfile.TemporaryDirectory() as workdir, (Path(workdir) / "quix.log").open("wb") as log:
         process = subprocess.Popen(
             [
@@ -260,7 +265,7 @@ def throughput_quix(run: Run, events: int, timeout: float, guarantee: str) -> fl
             start_new_session=True,
         )
         try:
-            seconds = asyncio.run(tail(run.servers, outputs, events, timeout))
+            seconds = asyncio.run(clocked(run, events, timeout))
         except TimeoutError:
             log.flush()
             print((Path(workdir) / "quix.log").read_text(errors="replace")[-3000:], flush=True)
@@ -319,8 +324,7 @@ async def latency(run: Run, rate: float, seconds: float) -> list[float]:
 
 async def warm_up(run: Run) -> None:
     """Wait until the worker answers: one reading through the pipeline."""
-    await produce(run.servers, run.topics.readings, 1, seed=1)
-    await tail(run.servers, [run.topics.enriched, run.topics.dead_letter], 1, 120)
+    await clocked(run, 0, 120)
 
 
 def latency_faust(
@@ -360,7 +364,10 @@ def contenders_for(servers: str, args: argparse.Namespace) -> dict[str, Callable
         "pipeline-alo": faust("at_least_once", phases=WHOLE_PIPELINE),
         "pipeline-eos": faust("exactly_once", phases=WHOLE_PIPELINE),
     }
+    for size in filter(None, (n.strip() for n in args.batch_sizes.split(","))):
+        every[f"faust-alo-n{size}"] = faust("at_least_once", KATA_BATCH_SIZE=size)
     chosen = [name.strip() for name in args.contenders.split(",") if name.strip()]
+    chosen += [name for name in every if name.startswith("faust-alo-n")]
     unknown = [name for name in chosen if name not in every]
     if unknown:
         raise SystemExit(f"bench_throughput: unknown contender(s) {unknown}; known: {list(every)}")
@@ -437,6 +444,27 @@ def commit_interval_curve(servers: str, args: argparse.Namespace) -> dict[str, d
     return curve
 
 
+def within_latency(servers: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Phase 2 alone, at_least_once: what a partial batch's wait costs at --rate."""
+    figures: dict[str, dict[str, float]] = {}
+    for within in filter(None, (w.strip() for w in args.withins.split(","))):
+        delays = latency_faust(
+            Run(servers), "at_least_once", args.rate, args.seconds, "2", KATA_BATCH_WITHIN=within
+        )
+        figures[within] = {
+            "p50_ms": 1000 * percentile(delays, 0.50),
+            "p99_ms": 1000 * percentile(delays, 0.99),
+            "samples": len(delays),
+        }
+        print(
+            f"phase 2 at_least_once, batch within {within:>5} s: "
+            f"p50 {figures[within]['p50_ms']:7.1f} ms  p99 {figures[within]['p99_ms']:7.1f} ms  "
+            f"({len(delays)} readings at {args.rate:g}/s)",
+            flush=True,
+        )
+    return figures
+
+
 def draw_curve(curve: dict[str, dict[str, Any]], chart: Path) -> None:
     """The exactly_once commit-interval curve, against at_least_once, as a PNG."""
     if importlib.util.find_spec("matplotlib") is None:
@@ -502,6 +530,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--commit-intervals", default=COMMIT_INTERVALS, help="exactly_once intervals (s)"
     )
+    parser.add_argument(
+        "--batch-sizes", default="", help="extra contenders faust-alo-nN (KATA_BATCH_SIZE=N)"
+    )
+    parser.add_argument(
+        "--withins", default="", help="phase 2 latency per KATA_BATCH_WITHIN (s), comma-separated"
+    )
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--timeout", type=float, default=300.0)
@@ -525,6 +559,8 @@ def main(argv: list[str] | None = None) -> None:
         if not args.skip_throughput:
             contenders = contenders_for(servers, args)
             results["throughput"] = throughput_rounds(contenders, args.runs, args.events)
+        if args.withins:
+            results["batch_within_latency"] = within_latency(servers, args)
         if not args.skip_latency:
             curve = commit_interval_curve(servers, args)
             results["commit_interval_curve"] = curve
