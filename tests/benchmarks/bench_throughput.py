@@ -6,9 +6,10 @@ the PNG are skipped, with a line that says so).
 
 1. Throughput, events/s, of consume -> validate/classify -> produce on the same input (``--events``
    readings, about 10% malformed, 4 partitions, produced once the contender is up):
-   - ``raw``: an aiokafka loop doing the same work with the reference phase 2 functions, sends
-     not awaited one by one, offsets committed once per fetched batch after its sends are
-     delivered (at-least-once, the ceiling for a Python client);
+   - ``raw``: an aiokafka loop (tests/benchmarks/raw_peer.py) doing the same work with the
+     reference phase 2 functions, sends not awaited one by one, offsets committed once per
+     fetched batch after its sends are delivered (at-least-once, the ceiling for a Python
+     client);
    - ``quix-alo`` / ``quix-eos``: Quix Streams doing the same job with the same functions
      (tests/benchmarks/quix_peer.py), at-least-once and exactly-once;
    - ``faust-alo-per-event``: task 2.4's agent (one round trip per event), at_least_once;
@@ -23,10 +24,11 @@ the PNG are skipped, with a line that says so).
    to ``--chart`` (a PNG) when matplotlib is installed.
 3. The learner loop: ``pytest katas/phaseN`` on the stubs (tests/benchmarks/bench_learner_loop.py).
 
-Contenders run interleaved, round after round, and the median of ``--runs`` rounds is reported
-with the ratios to raw and to at-least-once. Prints the figures and writes them with a note of the
-machine to ``--json``. It asserts nothing. The machine may be shared: other processes on the same
-cores show up in the absolute figures; the ratios, measured side by side, less so.
+Every contender runs in a process of its own; they run interleaved, round after round, and the
+median of ``--runs`` rounds is reported with the ratios to raw and to at-least-once. Prints the
+figures and writes them with a note of the machine to ``--json``. It asserts nothing. The
+machine may be shared: other processes on the same cores show up in the absolute figures; the
+ratios, measured side by side, less so.
 """
 
 from __future__ import annotations
@@ -88,8 +90,10 @@ def machine() -> dict[str, Any]:
 class Run:
     """Fresh names for one contender's run, so nothing is shared between runs."""
 
-    def __init__(self, servers: str) -> None:
-        token = uuid.uuid4().hex[:8]
+    def __init__(self, servers: str, token: str | None = None) -> None:
+        token = token or uuid.uuid4().hex[:8]
+        self.token = token
+        self.cpu_seconds = 0.0  # CPU time of the contender's process while clocked
         self.servers = servers
         self.app_id = f"bench-{token}"
         self.prefix = f"bench-{token}-"
@@ -128,15 +132,24 @@ async def produce(servers: str, topic: str, count: int, seed: int = 11) -> None:
         await producer.stop()
 
 
-async def clocked(run: Run, events: int, timeout: float) -> float:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process ``pid`` has used so far, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def clocked(run: Run, events: int, timeout: float, pid: int | None = None) -> float:
     """Seconds from producing ``events`` readings to the last outcome visible (read_committed).
 
     One reading first, until its outcome is visible: the contender is up and owns the
     partitions, so start-up and rebalancing are not counted. Then the clock starts and the
     readings are produced while the contender works. From the produce, not from the first outcome
-    visible: under exactly_once every outcome of a transaction becomes visible at once.
+    visible: under exactly_once every outcome of a transaction becomes visible at once. With
+    ``pid``, the CPU time that process used meanwhile goes to ``run.cpu_seconds``: a figure a
+    busy machine changes much less than the wall clock.
     """
     t = run.topics
+    cpu_before = 0.0
     await produce(run.servers, t.readings, 1, seed=1)
     async with committed_reader(run.servers, [t.enriched, t.dead_letter]) as consumer:
         seen, started = 0, 0.0
@@ -149,10 +162,14 @@ async def clocked(run: Run, events: int, timeout: float) -> float:
             seen += sum(len(batch) for batch in batches.values())
             if seen and producing is None:  # the warm-up reading is through: go
                 started = time.monotonic()
+                cpu_before = cpu_seconds(pid) if pid else 0.0
                 producing = asyncio.create_task(produce(run.servers, t.readings, events))
         if producing is not None:
             await producing
-        return time.monotonic() - started
+        elapsed = time.monotonic() - started
+        if pid:
+            run.cpu_seconds = cpu_seconds(pid) - cpu_before
+        return elapsed
 
 
 async def raw_loop(run: Run, expected: int, stop: asyncio.Event) -> None:
@@ -210,16 +227,37 @@ async def raw_loop(run: Run, expected: int, stop: asyncio.Event) -> None:
         await consumer.stop()
 
 
-async def throughput_raw(run: Run, events: int, timeout: float) -> float:
-    await run.create()
-    stop = asyncio.Event()
-    loop = asyncio.create_task(raw_loop(run, events, stop))
-    try:
-        seconds = await clocked(run, events, timeout)
-    finally:
-        stop.set()
-        await loop
-    return events / seconds
+def throughput_raw(run: Run, events: int, timeout: float) -> float:
+    """The raw loop in its own process (tests/benchmarks/raw_peer.py), like every contender."""
+    asyncio.run(run.create())
+    command = ["-m", "tests.benchmarks.raw_peer", "--servers", run.servers, "--token", run.token]
+    return events / peer_process(run, command, events, timeout)
+
+
+def peer_process(run: Run, arguments: list[str], events: int, timeout: float) -> float:
+    """Seconds ``clocked`` measures while ``python arguments...`` runs; it is stopped after."""
+    with tempfile.TemporaryDirectory() as workdir, (Path(workdir) / "peer.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, *arguments],
+            cwd=workdir,  # Quix writes its state directory here
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            return asyncio.run(clocked(run, events, timeout, process.pid))
+        except TimeoutError:
+            log.flush()
+            print((Path(workdir) / "peer.log").read_text(errors="replace")[-3000:], flush=True)
+            raise
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 def throughput_faust(
@@ -236,9 +274,9 @@ def throughput_faust(
     env = run.env(guarantee, {"KATA_ENRICHMENT": enrichment, **extra})
     with (
         tempfile.TemporaryDirectory() as workdir,
-        running_worker(env, Path(workdir), phases=phases),
+        running_worker(env, Path(workdir), phases=phases) as worker,
     ):
-        seconds = asyncio.run(clocked(run, events, timeout))
+        seconds = asyncio.run(clocked(run, events, timeout, worker.process.pid))
     return events / seconds
 
 
@@ -247,37 +285,15 @@ def quix_available() -> bool:
 
 
 def throughput_quix(run: Run, events: int, timeout: float, guarantee: str) -> float:
-    """Quix Streams doing the phase 2 job (tests/benchmarks/quix_peer.py) in a subprocess."""
+    """Quix Streams doing the phase 2 job (tests/benchmarks/quix_peer.py) in its own process."""
     asyncio.run(run.create())
     t = run.topics
-    with tempfile.TemporaryDirectory() as workdir, (Path(workdir) / "quix.log").open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "tests.benchmarks.quix_peer"),
-                *("--servers", run.servers, "--group", run.app_id, "--guarantee", guarantee),
-                *("--readings", t.readings, "--enriched", t.enriched),
-                *("--dead-letter", t.dead_letter),
-            ],
-            cwd=workdir,  # Quix writes its state directory here
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            seconds = asyncio.run(clocked(run, events, timeout))
-        except TimeoutError:
-            log.flush()
-            print((Path(workdir) / "quix.log").read_text(errors="replace")[-3000:], flush=True)
-            raise
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-    return events / seconds
+    command = [
+        *("-m", "tests.benchmarks.quix_peer"),
+        *("--servers", run.servers, "--group", run.app_id, "--guarantee", guarantee),
+        *("--readings", t.readings, "--enriched", t.enriched, "--dead-letter", t.dead_letter),
+    ]
+    return events / peer_process(run, command, events, timeout)
 
 
 async def latency(run: Run, rate: float, seconds: float) -> list[float]:
@@ -345,17 +361,28 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def contenders_for(servers: str, args: argparse.Namespace) -> dict[str, Callable[[], float]]:
+Measure = Callable[[], tuple[float, float]]  # () -> (events/s, CPU µs per event)
+
+
+def contenders_for(servers: str, args: argparse.Namespace) -> dict[str, Measure]:
     events, timeout = args.events, args.timeout
 
-    def faust(guarantee: str, **options: str) -> Callable[[], float]:
-        return lambda: throughput_faust(Run(servers), events, timeout, guarantee, **options)
+    def measured(throughput: Callable[[Run], float]) -> Measure:
+        def measure() -> tuple[float, float]:
+            run = Run(servers)
+            rate = throughput(run)
+            return rate, 1e6 * run.cpu_seconds / events
 
-    def quix(guarantee: str) -> Callable[[], float]:
-        return lambda: throughput_quix(Run(servers), events, timeout, guarantee)
+        return measure
 
-    every: dict[str, Callable[[], float]] = {
-        "raw": lambda: asyncio.run(throughput_raw(Run(servers), events, timeout)),
+    def faust(guarantee: str, **options: str) -> Measure:
+        return measured(lambda run: throughput_faust(run, events, timeout, guarantee, **options))
+
+    def quix(guarantee: str) -> Measure:
+        return measured(lambda run: throughput_quix(run, events, timeout, guarantee))
+
+    every: dict[str, Measure] = {
+        "raw": measured(lambda run: throughput_raw(run, events, timeout)),
         "quix-alo": quix("at-least-once"),
         "quix-eos": quix("exactly-once"),
         "faust-alo-per-event": faust("at_least_once", enrichment="per-event"),
@@ -390,25 +417,38 @@ RATIOS = (
 )
 
 
-def throughput_rounds(
-    contenders: dict[str, Callable[[], float]], runs: int, events: int
-) -> dict[str, Any]:
+def throughput_rounds(contenders: dict[str, Measure], runs: int, events: int) -> dict[str, Any]:
     rates: dict[str, list[float]] = {name: [] for name in contenders}
+    cpu: dict[str, list[float]] = {name: [] for name in contenders}
     for round_ in range(1, runs + 1):
         for name, measure in contenders.items():
-            rates[name].append(measure())
-            print(f"round {round_} {name:<20} {rates[name][-1]:>9,.0f} events/s", flush=True)
+            rate, cpu_us = measure()
+            rates[name].append(rate)
+            cpu[name].append(cpu_us)
+            print(
+                f"round {round_} {name:<20} {rate:>9,.0f} events/s  {cpu_us:6.0f} µs CPU/event",
+                flush=True,
+            )
     medians = {name: statistics.median(values) for name, values in rates.items()}
+    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
     ratios = {
         f"{a}/{b}": medians[a] / medians[b] for a, b in RATIOS if a in medians and b in medians
     }
     print(f"\nthroughput, median of {runs} ({events:,} events, {PARTITIONS} partitions):")
     for name, value in medians.items():
         share = value / medians.get("raw", value)
-        print(f"  {name:<20} {value:>9,.0f} events/s  ({share:6.1%} of raw)")
+        print(
+            f"  {name:<20} {value:>9,.0f} events/s  ({share:6.1%} of raw)  "
+            f"{cpu_medians[name]:6.0f} µs CPU/event"
+        )
     for name, value in ratios.items():
         print(f"  {name:<34} {value:6.1%}")
-    return {"runs": rates, "median": medians, "ratios": ratios}
+    return {
+        "runs": rates,
+        "median": medians,
+        "ratios": ratios,
+        "cpu_us_per_event": {"runs": cpu, "median": cpu_medians},
+    }
 
 
 def commit_interval_curve(servers: str, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
