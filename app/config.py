@@ -112,7 +112,7 @@ class Settings:
     # 2.5), or auto: batched once task 2.5's module is written (always with KATA_IMPL=solutions).
     enrichment: str = "auto"
     batch_size: int = 1_000  # KATA_BATCH_SIZE: task 2.5's agent handles at most this many at once
-    batch_within: float = 0.05  # KATA_BATCH_WITHIN: s a partial batch waits for more events
+    batch_within: float = 0.01  # KATA_BATCH_WITHIN: s a partial batch waits for more events
     # KATA_COMMIT_INTERVAL: s between offset commits; under exactly_once also between transaction
     # commits, so the time before an output is visible to read_committed readers.
     commit_interval: float = 2.8

@@ -1,8 +1,9 @@
 """Faust, raw aiokafka, Quix Streams: ``uv run python -m tests.benchmarks.bench_throughput``.
 
 Side by side in one run, on one broker (the chain: KAFKA_BOOTSTRAP_SERVERS first). Quix Streams
-and the chart need the bench group: ``uv sync --group bench`` (without it the Quix contenders and
-the PNG are skipped, with a line that says so).
+and the chart run in the bench group's own environment, ``.venv-bench`` (made with ``uv run
+--group bench`` on first use; see in_bench_env for why not this one); without it they are
+skipped with a line that says so.
 
 1. Throughput, events/s, of consume -> validate/classify -> produce on the same input (``--events``
    readings, about 10% malformed, 4 partitions, produced once the contender is up):
@@ -35,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import logging
 import os
@@ -133,9 +133,14 @@ async def produce(servers: str, topic: str, count: int, seed: int = 11) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) the process ``pid`` has used so far, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time (user + system) used so far by ``pid`` and its descendants, all their threads."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0  # gone already
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 async def clocked(run: Run, events: int, timeout: float, pid: int | None = None) -> float:
@@ -234,13 +239,20 @@ def throughput_raw(run: Run, events: int, timeout: float) -> float:
     return events / peer_process(run, command, events, timeout)
 
 
-def peer_process(run: Run, arguments: list[str], events: int, timeout: float) -> float:
-    """Seconds ``clocked`` measures while ``python arguments...`` runs; it is stopped after."""
+def peer_process(
+    run: Run, arguments: list[str], events: int, timeout: float, bench_group: bool = False
+) -> float:
+    """Seconds ``clocked`` measures while ``python arguments...`` runs; it is stopped after.
+
+    ``bench_group``: run it in the bench group's environment (in_bench_env), else in this one.
+    """
+    command = in_bench_env(arguments) if bench_group else [sys.executable, *arguments]
+    env = bench_env() if bench_group else {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as workdir, (Path(workdir) / "peer.log").open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, *arguments],
-            cwd=workdir,  # Quix writes its state directory here
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            command,
+            cwd=ROOT if bench_group else workdir,  # uv finds the project from its directory
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -280,8 +292,43 @@ def throughput_faust(
     return events / seconds
 
 
-def quix_available() -> bool:
-    return importlib.util.find_spec("quixstreams") is not None
+BENCH_VENV = ROOT / ".venv-bench"
+
+
+def in_bench_env(arguments: list[str]) -> list[str]:
+    """``python arguments...`` in the bench group's own environment (BENCH_VENV).
+
+    Not this one: quixstreams brings orjson, and Faust serializes JSON with orjson whenever it is
+    importable (faust/utils/json.py), which refuses the lone surrogates the standard library
+    writes (katas/phase2/test_dead_letter.py fails). The pipeline's workers must not run with it.
+    """
+    return ["uv", "run", "--locked", "--group", "bench", "python", *arguments]
+
+
+def bench_env() -> dict[str, str]:
+    return {**os.environ, "UV_PROJECT_ENVIRONMENT": str(BENCH_VENV), "PYTHONPATH": str(ROOT)}
+
+
+def bench_group_ready() -> bool:
+    """Create or update the bench environment; False (with a line) if that is impossible."""
+    try:
+        done = subprocess.run(
+            in_bench_env(["-c", "import quixstreams, matplotlib"]),
+            cwd=ROOT,
+            env=bench_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        print(f"note: no bench environment ({error}): Quix and the chart skipped")
+        return False
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"note: no bench environment ({last}): Quix and the chart skipped")
+        return False
+    return True
 
 
 def throughput_quix(run: Run, events: int, timeout: float, guarantee: str) -> float:
@@ -293,7 +340,7 @@ def throughput_quix(run: Run, events: int, timeout: float, guarantee: str) -> fl
         *("--servers", run.servers, "--group", run.app_id, "--guarantee", guarantee),
         *("--readings", t.readings, "--enriched", t.enriched, "--dead-letter", t.dead_letter),
     ]
-    return events / peer_process(run, command, events, timeout)
+    return events / peer_process(run, command, events, timeout, bench_group=True)
 
 
 async def latency(run: Run, rate: float, seconds: float) -> list[float]:
@@ -398,8 +445,7 @@ def contenders_for(servers: str, args: argparse.Namespace) -> dict[str, Measure]
     unknown = [name for name in chosen if name not in every]
     if unknown:
         raise SystemExit(f"bench_throughput: unknown contender(s) {unknown}; known: {list(every)}")
-    if not quix_available() and any(name.startswith("quix") for name in chosen):
-        print("note: quixstreams is not installed (uv sync --group bench): Quix skipped")
+    if any(name.startswith("quix") for name in chosen) and not bench_group_ready():
         chosen = [name for name in chosen if not name.startswith("quix")]
     return {name: every[name] for name in chosen}
 
@@ -505,44 +551,14 @@ def within_latency(servers: str, args: argparse.Namespace) -> dict[str, dict[str
     return figures
 
 
-def draw_curve(curve: dict[str, dict[str, Any]], chart: Path) -> None:
-    """The exactly_once commit-interval curve, against at_least_once, as a PNG."""
-    if importlib.util.find_spec("matplotlib") is None:
-        print("note: matplotlib is not installed (uv sync --group bench): no chart")
+def draw_curve(results: Path, chart: Path) -> None:
+    """Draw the curve of ``results`` (this run's JSON) to ``chart``, in the bench environment."""
+    if not bench_group_ready():
         return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    eos = sorted(
-        (f for f in curve.values() if f["guarantee"] == "exactly_once"),
-        key=lambda f: f["commit_interval_s"],
-    )
-    alo = [f for f in curve.values() if f["guarantee"] == "at_least_once"]
-    intervals = [f["commit_interval_s"] for f in eos]
-    figure, (latency_axes, rate_axes) = plt.subplots(1, 2, figsize=(10, 4))
-    latency_axes.plot(intervals, [f["p50_ms"] for f in eos], "o-", label="exactly_once p50")
-    latency_axes.plot(intervals, [f["p99_ms"] for f in eos], "s-", label="exactly_once p99")
-    for figures in alo:
-        latency_axes.axhline(
-            figures["p99_ms"], linestyle="--", color="grey", label="at_least_once p99"
-        )
-    latency_axes.axhline(500, linestyle=":", color="red", label="target p99 500 ms")
-    latency_axes.set(xlabel="commit interval (s)", ylabel="produce -> visible (ms)", xscale="log")
-    latency_axes.legend(fontsize=8)
-    rate_axes.plot(intervals, [f["events_per_s"] for f in eos], "o-", label="exactly_once")
-    for figures in alo:
-        rate_axes.axhline(
-            figures["events_per_s"], linestyle="--", color="grey", label="at_least_once"
-        )
-    rate_axes.set(xlabel="commit interval (s)", ylabel="events/s (whole pipeline)", xscale="log")
-    rate_axes.legend(fontsize=8)
-    figure.suptitle("Whole pipeline (phases 2-5): the exactly_once commit interval")
-    figure.tight_layout()
-    chart.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(chart, dpi=100)
-    print(f"chart written to {chart}")
+    command = ["-m", "tests.benchmarks.commit_chart", "--json", str(results), "--chart", str(chart)]
+    done = subprocess.run(in_bench_env(command), cwd=ROOT, env=bench_env(), check=False)
+    if done.returncode != 0:
+        print("note: the chart could not be drawn (see above)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -604,7 +620,6 @@ def main(argv: list[str] | None = None) -> None:
         if not args.skip_latency:
             curve = commit_interval_curve(servers, args)
             results["commit_interval_curve"] = curve
-            draw_curve(curve, args.chart)
 
     if not args.skip_learner_loop:
         env = bench_learner_loop.learner_env()
@@ -618,6 +633,8 @@ def main(argv: list[str] | None = None) -> None:
     results["machine"]["load_average_after"] = os.getloadavg()
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten to {args.json}")
+    if "commit_interval_curve" in results:
+        draw_curve(args.json.resolve(), args.chart)
 
 
 if __name__ == "__main__":
