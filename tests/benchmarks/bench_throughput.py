@@ -136,7 +136,12 @@ def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by ``pid`` and its descendants, all their threads."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        # Any thread may have started a child (uv run does it from a worker thread).
+        children = [
+            child
+            for thread in Path(f"/proc/{pid}/task").iterdir()
+            for child in (thread / "children").read_text().split()
+        ]
     except OSError:
         return 0.0  # gone already
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
