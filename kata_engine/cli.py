@@ -12,6 +12,7 @@
                [--guarantee exactly_once] [--dashboard]
     uv run kata crash [--readings N]    your phases 2-5 under SIGKILL (exactly_once): a table
                                         of what each kill did, and which rule broke
+    uv run kata bench 2 [--readings N]  your phase 2 agents' speed beside the reference
 
 Errors are one line on stderr: exit 2 for a usage error, 1 for anything else.
 """
@@ -139,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     crash.add_argument(
         "--readings", type=positive_int, default=6000, help="readings to send (6000)"
     )
+    bench = commands.add_parser(
+        "bench", help="measure your phase 2 agents (per event, batched) beside the reference"
+    )
+    bench.add_argument("phase", type=int, help="the phase to measure (2)")
+    bench.add_argument(
+        "--readings", type=positive_int, default=3000, help="readings per agent (3000)"
+    )
+    bench.add_argument(
+        "--timeout", type=positive_int, default=60, help="seconds each agent may take (60)"
+    )
     return parser
 
 
@@ -177,6 +188,8 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         return _demo(arguments)
     if command == "crash":
         return _crash(solutions, arguments.readings)
+    if command == "bench":
+        return _bench(arguments, root)
     manifest = load(root, check_files=command not in ("reset", "hint"))
     if command == "status":
         return _status(manifest, solutions, arguments.with_kafka)
@@ -395,6 +408,24 @@ def _crash(solutions: bool, readings: int) -> int:
         f"{time.monotonic() - started:.0f} s"
     )
     return 0 if not failures else RUNTIME_ERROR
+
+
+def _bench(arguments: argparse.Namespace, root: Path) -> int:
+    from kata_engine.bench import BENCHED_PHASES, BenchError, bench
+
+    if arguments.phase not in BENCHED_PHASES:
+        raise UsageError(f"kata bench measures phase 2 only, not phase {arguments.phase}")
+    try:
+        return bench(
+            arguments.phase,
+            arguments.readings,
+            float(arguments.timeout),
+            Console(),
+            Console(stderr=True),
+            root,
+        )
+    except BenchError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _broker(port: int, nodes: int) -> int:

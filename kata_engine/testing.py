@@ -31,6 +31,12 @@ Timers and web pages::
     async with web_client(app) as client:
         response = await client.get("/status/")
 
+Batches: ``run.put_many([(value, key), ...])`` queues several events at once (an agent that
+uses ``stream.take_events`` takes them together) and waits until each has an outcome;
+``run_agent(agent, refuse=...)`` refuses single records, ``answer_after=0.05`` makes the played
+broker answer each delivery late, and ``run.acked_at_halt`` says which events were acknowledged
+at the moment the agent halted.
+
 Every ``put`` waits for the agent to finish the event, at most ``timeout`` seconds (5 by
 default). An agent that skips an event without yielding never signals that it finished
 (Faust issue #621), so write agents that yield one outcome for every event. After one such
@@ -89,6 +95,11 @@ class SentMessage:
     value: Any
     headers: Any
     partition: int | None
+    answered_before: int = 0  # deliveries (of any topic) the broker had answered when queued
+
+
+# Decides, per captured message, whether the broker refuses it: an exception, or None to accept.
+Refuse = Callable[[SentMessage], BaseException | None]
 
 
 @dataclass
@@ -97,6 +108,9 @@ class AgentRun:
 
     wrapper: Any  # Faust's AgentTestWrapper (untyped in Faust)
     sent: list[SentMessage] = field(default_factory=list)
+    events: list[EventT[Any]] = field(default_factory=list)  # every event put, in order
+    # Whether each event put so far was acknowledged at the moment the agent halted (None: no halt).
+    acked_at_halt: list[bool] | None = None
 
     async def put(
         self,
@@ -133,7 +147,60 @@ class AgentRun:
             )
             _timed_out[agent_name] = message
             raise AssertionError(message) from None
+        self.events.append(event)
         return event
+
+    async def put_many(
+        self,
+        records: Iterable[tuple[Any, Any]],
+        *,
+        partition: int = 0,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> list[EventT[Any]]:
+        """Deliver ``(value, key)`` records all at once, then wait until each has an outcome.
+
+        Unlike ``put``, the agent may take them together (``stream.take_events``): the next
+        record is queued before the agent has finished the previous one. Offsets continue from
+        the last put. The agent's own exception, if it raises, is re-raised here.
+        """
+        agent_name = str(getattr(self.wrapper, "name", "the agent"))
+        if agent_name in _timed_out:
+            raise AssertionError(_timed_out[agent_name] + " (failed at once: it did before)")
+        wrapper = self.wrapper
+        put: list[EventT[Any]] = []
+        for value, key in records:
+            event = await wrapper.put(value, key=key, partition=partition, wait=False)
+            put.append(event)
+            self.events.append(event)
+        target = len(wrapper.results) + len(put)
+
+        def finished() -> bool:
+            return len(wrapper.results) >= target or _crash_reason(wrapper) is not None
+
+        async def all_processed() -> None:
+            async with wrapper.new_value_processed:
+                await wrapper.new_value_processed.wait_for(finished)
+
+        try:
+            await asyncio.wait_for(all_processed(), timeout)
+        except TimeoutError:
+            message = (
+                f"{agent_name} yielded {len(wrapper.results) - target + len(put)} outcome(s) "
+                f"for {len(put)} events put together, within {timeout:g} s: it must yield "
+                "exactly once per event, also for the events of a last, partial batch; later "
+                "puts to it in this run fail at once"
+            )
+            _timed_out[agent_name] = message
+            raise AssertionError(message) from None
+        crash = _crash_reason(wrapper)
+        if crash is not None:
+            raise crash
+        return put
+
+    def note_halt(self) -> None:
+        """Remember which events were acknowledged when the agent halted (first halt only)."""
+        if self.acked_at_halt is None:
+            self.acked_at_halt = [bool(event.message.acked) for event in self.events]
 
     @property
     def results(self) -> list[Any]:
@@ -145,6 +212,12 @@ class AgentRun:
         """The messages sent to one topic (a topic object or its name), in order."""
         name = topic if isinstance(topic, str) else topic_name(topic)
         return [message for message in self.sent if message.topic == name]
+
+
+def _crash_reason(wrapper: Any) -> BaseException | None:
+    # Private to Faust's AgentTestWrapper (its own put reads it): the agent's exception.
+    reason: BaseException | None = wrapper._crash_reason
+    return reason
 
 
 def topic_name(topic: TopicT) -> str:
@@ -179,6 +252,8 @@ def capture_sends(
     into: list[SentMessage],
     *,
     refused: dict[str, BaseException] | None = None,
+    refuse: Refuse | None = None,
+    answer_after: float = 0.0,
     slow: dict[str, float] | None = None,
 ) -> Iterator[None]:
     """Record every ``topic.send(...)`` into ``into`` instead of producing to Kafka.
@@ -187,13 +262,31 @@ def capture_sends(
     sends with ``send_soon`` or through a sink topic still needs a broker. Like Faust's, the fake
     returns a future of the delivery; a record over ``producer_max_request_size`` raises
     ProducerSendError(MessageSizeTooLargeError) at once, as the real producer does, and a topic
-    named in ``refused`` fails its delivery futures with the given exception (nothing recorded).
-    A topic named in ``slow`` is recorded at once but its deliveries complete only after the
-    given seconds, like a broker that takes its time: what else runs meanwhile shows races.
+    named in ``refused`` fails its delivery futures with the given exception (nothing recorded),
+    and so does every message for which ``refuse(message)`` returns an exception. The broker
+    answers each delivery ``answer_after`` seconds after it was queued (at once by default), as a
+    real one answers after a round trip. A topic named in ``slow`` answers its deliveries only
+    after the given seconds instead, like a broker that takes its time: what else runs meanwhile
+    shows races.
     """
     patched: list[TopicT] = []
     refusals = refused or {}
     delays = slow or {}
+    answered = [0]  # deliveries answered so far, all topics
+
+    def answer(delivery: asyncio.Future[RecordMetadata], outcome: Any) -> None:
+        answered[0] += 1
+        if isinstance(outcome, BaseException):
+            delivery.set_exception(outcome)
+        else:
+            delivery.set_result(outcome)
+
+    def answer_later(delivery: asyncio.Future[RecordMetadata], outcome: Any, name: str) -> None:
+        delay = delays.get(name, answer_after)
+        if delay > 0:
+            asyncio.get_running_loop().call_later(delay, answer, delivery, outcome)
+        else:
+            answer(delivery, outcome)
 
     def fake_send_for(topic: TopicT) -> Callable[..., Awaitable[Awaitable[RecordMetadata]]]:
         name = topic_name(topic)
@@ -216,28 +309,25 @@ def capture_sends(
                 )
                 raise ProducerSendError(f"Error while sending: {error!r}") from error
             delivery: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
-            if name in refusals:
-                delivery.set_exception(refusals[name])
+            message = SentMessage(name, key, value, headers, partition, answered[0])
+            refusal = refusals.get(name) or (refuse(message) if refuse else None)
+            if refusal is not None:
+                answer_later(delivery, refusal, name)
                 return delivery
-            offset = sum(1 for message in into if message.topic == name)
-            into.append(SentMessage(name, key, value, headers, partition))
-            metadata = RecordMetadata(
-                topic=name,
-                partition=partition or 0,
-                topic_partition=TP(name, partition or 0),
-                offset=offset,
-                timestamp=time.time(),
-                timestamp_type=0,
+            offset = sum(1 for sent in into if sent.topic == name)
+            into.append(message)
+            answer_later(
+                delivery,
+                RecordMetadata(
+                    topic=name,
+                    partition=partition or 0,
+                    topic_partition=TP(name, partition or 0),
+                    offset=offset,
+                    timestamp=time.time(),
+                    timestamp_type=0,
+                ),
+                name,
             )
-
-            def deliver() -> None:
-                if not delivery.done():
-                    delivery.set_result(metadata)
-
-            if name in delays:
-                asyncio.get_running_loop().call_later(delays[name], deliver)
-            else:
-                deliver()
             return delivery
 
         return fake_send
@@ -259,30 +349,52 @@ async def run_agent(
     *,
     capture: Iterable[TopicT] | None = None,
     refused: dict[TopicT, BaseException] | None = None,
+    refuse: Refuse | None = None,
+    answer_after: float = 0.0,
     slow: dict[TopicT, float] | None = None,
 ) -> AsyncIterator[AgentRun]:
     """Run ``agent`` in Faust's test context, capturing its sends to ``capture``.
 
     ``capture`` defaults to the pipeline's four topics (app.faust_app.topics). ``refused`` maps a
     topic to the exception its deliveries fail with, as if the broker refused the records;
+    ``refuse`` refuses single messages: it is called with each SentMessage and returns the
+    exception its delivery fails with, or None to accept it. ``answer_after`` delays every
+    delivery's answer by that many seconds (a broker round trip). When the agent halts,
+    ``run.acked_at_halt`` says which of the events put so far were acknowledged at that moment.
     ``slow`` maps a topic to the seconds each of its deliveries takes.
     """
     run = AgentRun(wrapper=None)
     refusals = {topic_name(topic): error for topic, error in (refused or {}).items()}
     delays = {topic_name(topic): seconds for topic, seconds in (slow or {}).items()}
     topics = pipeline_topics() if capture is None else capture
-    with capture_sends(topics, run.sent, refused=refusals, slow=delays), halts_raise():
+    with (
+        capture_sends(
+            topics,
+            run.sent,
+            refused=refusals,
+            refuse=refuse,
+            answer_after=answer_after,
+            slow=delays,
+        ),
+        halts_raise(on_halt=run.note_halt),
+    ):
         async with agent.test_context() as wrapper:
             run.wrapper = wrapper
             yield run
 
 
 @contextmanager
-def halts_raise() -> Iterator[None]:
-    """Make ``app.halt.halt_worker`` raise WorkerHalted instead of ending the process."""
+def halts_raise(on_halt: Callable[[], None] | None = None) -> Iterator[None]:
+    """Make ``app.halt.halt_worker`` raise WorkerHalted instead of ending the process.
+
+    ``on_halt`` runs first, at the moment of the halt: a real worker ends there, so whatever is
+    acknowledged after it (Faust's ``finally`` runs in a test) would not be in a worker.
+    """
     from app import halt
 
     def raise_halted(code: int, line: str) -> Any:
+        if on_halt is not None:
+            on_halt()
         raise WorkerHalted(code, line)
 
     real_exit = halt.exit_process

@@ -37,6 +37,10 @@ OVERRIDES = [
     ("KAFKA_SASL_USERNAME", "kata", "sasl_username", "kata"),
     ("KAFKA_SASL_PASSWORD", "s3cret", "sasl_password", "s3cret"),
     ("KAFKA_SSL_CAFILE", __file__, "ssl_cafile", __file__),
+    ("KATA_ENRICHMENT", "per-event", "enrichment", "per-event"),
+    ("KATA_BATCH_SIZE", "250", "batch_size", 250),
+    ("KATA_BATCH_WITHIN", "0.2", "batch_within", 0.2),
+    ("KATA_COMMIT_INTERVAL", "0.5", "commit_interval", 0.5),
 ]
 
 
@@ -99,6 +103,11 @@ def test_the_prefix_applies_to_every_topic() -> None:
         ("KATA_COUNT_CHECK_INTERVAL", "0"),
         ("KATA_COUNT_REPORT_CRON", "every hour"),
         ("KATA_FAUST_TUNING", "off"),
+        ("KATA_ENRICHMENT", "sometimes"),
+        ("KATA_BATCH_SIZE", "0"),
+        ("KATA_BATCH_WITHIN", "0"),
+        ("KATA_COMMIT_INTERVAL", "-1"),
+        ("KATA_COMMIT_INTERVAL", "soon"),
         ("KATA_WEB_PORT", "http"),
         ("KATA_WEB_PORT", "70000"),
         ("KATA_PROCESSING_GUARANTEE", "maybe_once"),

@@ -16,6 +16,7 @@ import pytest
 from faust.types import StreamT
 
 from kata_engine.testing import (
+    WorkerHalted,
     close_expired_windows,
     frozen_clock,
     prepared_app,
@@ -189,3 +190,69 @@ async def test_web_client_works_again_on_the_next_tests_loop(test_app: faust.App
     async with web_client(app) as client:
         response = await client.get("/hello/")
         assert response.status == 200
+
+
+@app.agent(source)
+async def route_one_by_one(stream: StreamT[bytes]) -> AsyncIterator[str]:
+    """Awaits each delivery before it takes the next event."""
+    async for value in stream:
+        await (await evens.send(key=value.decode(), value="x"))
+        yield value.decode()
+
+
+@app.agent(source)
+async def route_in_batches(stream: StreamT[bytes]) -> AsyncIterator[str]:
+    """route_by_parity a batch at a time: queue every send, then await the deliveries."""
+    from faust import Stream
+
+    from app.halt import halt_worker
+
+    batches: Any = stream
+    assert isinstance(batches, Stream)
+    async for events in batches.take_events(10, 0.01):
+        deliveries = []
+        for event in events:
+            target = evens if int(event.value) % 2 == 0 else odds
+            deliveries.append(await target.send(key=event.value.decode(), value="x"))
+        for delivery in deliveries:
+            try:
+                await delivery
+            except Exception as error:
+                halt_worker(f"refused: {error}")
+        for event in events:
+            yield event.value.decode()
+
+
+async def test_put_many_queues_the_events_together_and_waits_for_every_outcome(
+    test_app: faust.App,
+) -> None:
+    async with run_agent(route_in_batches, capture=CAPTURED, answer_after=0.02) as run:
+        events = await run.put_many([(str(n).encode(), None) for n in range(5)])
+
+    assert run.results == ["0", "1", "2", "3", "4"]
+    assert [event.message.offset for event in events] == [0, 1, 2, 3, 4]
+    # One batch: all five sends were queued before the played broker answered any of them.
+    assert [message.answered_before for message in run.sent] == [0, 0, 0, 0, 0]
+
+
+async def test_answered_before_counts_the_answers_a_per_event_agent_waited_for(
+    test_app: faust.App,
+) -> None:
+    async with run_agent(route_one_by_one, capture=CAPTURED, answer_after=0.01) as run:
+        await run.put_many([(str(n).encode(), None) for n in range(3)])
+
+    assert [message.answered_before for message in run.sent] == [0, 1, 2]
+
+
+async def test_refuse_fails_one_record_and_a_halt_notes_what_was_acknowledged(
+    test_app: faust.App,
+) -> None:
+    def refuse(message: Any) -> BaseException | None:
+        return RuntimeError("no") if message.key == "3" else None
+
+    async with run_agent(route_in_batches, capture=CAPTURED, refuse=refuse) as run:
+        with pytest.raises(WorkerHalted):
+            await run.put_many([(str(n).encode(), None) for n in range(5)])
+
+    assert sorted(m.key for m in run.sent) == ["0", "1", "2", "4"]
+    assert run.acked_at_halt == [False] * 5, "a halt inside the batch's body: nothing acked yet"

@@ -10,10 +10,13 @@ import json
 import random
 import time
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 import faust
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
+from faust.types import AgentT
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -24,11 +27,22 @@ from app.faust_app import topics
 from app.models import DeadLetter, EnrichedReading, fingerprint
 from kata_engine.testing import AgentRun, SentMessage, WorkerHalted, run_agent
 from katas.phase2 import enrichment
-from katas.phase2.enrichment import enrich_readings
 
 FLEET = SensorFleet.create(5, random.Random(2))
 FIELDS = ("reading_id", "sensor_id", "temperature", "humidity", "timestamp")
 BROKER_MESSAGE_MAX_BYTES = 1_048_588  # the broker's default message.max.bytes: the largest input
+
+
+@pytest.fixture
+def enrichment_agent() -> AgentT[Any]:
+    """The agent under test: task 2.4's (task 2.5's tests run these same tests on theirs)."""
+    return enrichment.enrich_readings
+
+
+@pytest.fixture
+def enrichment_module() -> ModuleType:
+    """The module whose ``classify`` a test replaces to play a bug."""
+    return enrichment
 
 
 def sample(sequence: int = 1, **changes: object) -> dict[str, object]:
@@ -68,11 +82,11 @@ def only_message(run: AgentRun, put: str) -> SentMessage:
 
 @pytest.mark.parametrize("temperature", [21.5, 30.0, 39.9, 40.0, 55.0])
 async def test_a_valid_reading_becomes_one_enriched_reading(
-    faust_app: faust.App, temperature: float
+    faust_app: faust.App, enrichment_agent: AgentT[Any], temperature: float
 ) -> None:
     reading = sample(temperature=temperature)
     raw = to_bytes(reading)
-    async with run_agent(enrich_readings) as run:
+    async with run_agent(enrichment_agent) as run:
         before = time.time()
         await run.put(raw, key=str(reading["sensor_id"]).encode())
         after = time.time()
@@ -109,11 +123,11 @@ async def test_a_valid_reading_becomes_one_enriched_reading(
 
 @pytest.mark.parametrize("kind", MALFORMED_KINDS, ids=[kind.name for kind in MALFORMED_KINDS])
 async def test_each_malformed_kind_lands_in_the_dead_letter_topic(
-    faust_app: faust.App, kind: MalformedKind
+    faust_app: faust.App, enrichment_agent: AgentT[Any], kind: MalformedKind
 ) -> None:
     raw = kind.build(sample())
     key = b"sensor-042"
-    async with run_agent(enrich_readings) as run:
+    async with run_agent(enrichment_agent) as run:
         await run.put(raw, key=key, partition=2, offset=1234)
     put = f"put({described(raw)}, key={key!r}, partition=2, offset=1234) ({kind.name})"
     message = only_message(run, put)
@@ -157,11 +171,11 @@ async def test_each_malformed_kind_lands_in_the_dead_letter_topic(
 
 @pytest.mark.parametrize("key", [b"sensor-042", None], ids=["keyed", "no-key"])
 async def test_a_dead_letter_goes_to_its_events_own_partition(
-    faust_app: faust.App, key: bytes | None
+    faust_app: faust.App, enrichment_agent: AgentT[Any], key: bytes | None
 ) -> None:
     # Exactly-once (phase 5) covers an outcome only in its source's partition; a record without
     # a key would be spread over random partitions by the producer.
-    async with run_agent(enrich_readings) as run:
+    async with run_agent(enrichment_agent) as run:
         await run.put(b"not json", key=key, partition=3, offset=9)
     put = f"put(b'not json', key={key!r}, partition=3, offset=9)"
     message = only_message(run, put)
@@ -171,14 +185,16 @@ async def test_a_dead_letter_goes_to_its_events_own_partition(
     )
 
 
-async def test_one_sensors_readings_go_to_one_partition(faust_app: faust.App) -> None:
+async def test_one_sensors_readings_go_to_one_partition(
+    faust_app: faust.App, enrichment_agent: AgentT[Any]
+) -> None:
     # Kafka keeps order only within a partition. One sensor's readings keep their order if all of
     # them are sent with the same key and no partition chosen per reading.
     readings = [
         sample(sequence, sensor_id=("sensor-a" if sequence % 3 else "sensor-b"))
         for sequence in range(1, 13)
     ]
-    async with run_agent(enrich_readings) as run:
+    async with run_agent(enrichment_agent) as run:
         for reading in readings:
             await run.put(to_bytes(reading), key=b"from-the-producer")
     for sensor in ("sensor-a", "sensor-b"):
@@ -195,9 +211,11 @@ async def test_one_sensors_readings_go_to_one_partition(faust_app: faust.App) ->
         )
 
 
-async def test_the_agent_keeps_going_after_a_bad_event(faust_app: faust.App) -> None:
+async def test_the_agent_keeps_going_after_a_bad_event(
+    faust_app: faust.App, enrichment_agent: AgentT[Any]
+) -> None:
     good = to_bytes(sample())
-    async with run_agent(enrich_readings) as run:
+    async with run_agent(enrichment_agent) as run:
         await run.put(b"\x00garbage", key=b"k")
         await run.put(good, key=b"k")
     got = [m.topic for m in run.sent]
@@ -257,12 +275,15 @@ VALID_PADDED = st.builds(Large, st.just(b""), st.integers(0, 1_000_000), st.just
 # Always tried, whatever the search finds: a broken value under a key at the broker's limit.
 @example(raw_spec=b"not json", key_spec=Large(b"k", BROKER_MESSAGE_MAX_BYTES))
 async def test_any_bytes_of_any_size_give_exactly_one_message_that_fits(
-    faust_app: faust.App, raw_spec: bytes | Large | None, key_spec: bytes | Large | None
+    faust_app: faust.App,
+    enrichment_agent: AgentT[Any],
+    raw_spec: bytes | Large | None,
+    key_spec: bytes | Large | None,
 ) -> None:
     raw, key = built(raw_spec), built(key_spec)
     # The harness refuses, as the real producer does, a record over producer_max_request_size.
     put = f"put({described(raw)}, key={described(key)})"
-    async with run_agent(enrich_readings) as run:
+    async with run_agent(enrichment_agent) as run:
         await run.put(raw, key=key)
     message = only_message(run, put)
     allowed = {topics.enriched.get_topic_name(), topics.dead_letter.get_topic_name()}
@@ -281,11 +302,12 @@ async def test_any_bytes_of_any_size_give_exactly_one_message_that_fits(
 
 async def test_a_huge_value_is_dead_lettered_truncated_with_size_and_sha256(
     faust_app: faust.App,
+    enrichment_agent: AgentT[Any],
 ) -> None:
     raw = sized(b"not json ", BROKER_MESSAGE_MAX_BYTES - 100)
     key = sized(b"k", 200_000)
     put = f"put({described(raw)}, key={described(key)})"
-    async with run_agent(enrich_readings) as run:
+    async with run_agent(enrichment_agent) as run:
         await run.put(raw, key=key)
     message = only_message(run, put)
     dead = message.value
@@ -306,15 +328,18 @@ async def test_a_huge_value_is_dead_lettered_truncated_with_size_and_sha256(
 
 
 async def test_a_bug_on_one_event_becomes_a_processing_failed_dead_letter(
-    faust_app: faust.App, monkeypatch: pytest.MonkeyPatch
+    faust_app: faust.App,
+    enrichment_agent: AgentT[Any],
+    enrichment_module: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def broken_classify(temperature: float, *args: object) -> Status:
         raise ZeroDivisionError(f"classify({temperature}) is broken")
 
-    monkeypatch.setattr(enrichment, "classify", broken_classify)
+    monkeypatch.setattr(enrichment_module, "classify", broken_classify)
     raw = to_bytes(sample())
     put = f"put({raw!r}) with classify raising ZeroDivisionError"
-    async with run_agent(enrich_readings) as run:
+    async with run_agent(enrichment_agent) as run:
         await run.put(raw, key=b"sensor-001", partition=1, offset=77)
     message = only_message(run, put)
     dead = message.value
@@ -332,11 +357,12 @@ async def test_a_bug_on_one_event_becomes_a_processing_failed_dead_letter(
 
 async def test_an_enriched_reading_the_broker_refuses_becomes_a_send_failed_dead_letter(
     faust_app: faust.App,
+    enrichment_agent: AgentT[Any],
 ) -> None:
     raw = to_bytes(sample())
     refusal = MessageSizeTooLargeError("the broker refused the record")
     put = f"put({raw!r}) while the broker refuses every record on {topics.enriched!s}"
-    async with run_agent(enrich_readings, refused={topics.enriched: refusal}) as run:
+    async with run_agent(enrichment_agent, refused={topics.enriched: refusal}) as run:
         await run.put(raw, key=b"sensor-001")
     message = only_message(run, put)
     dead = message.value
@@ -354,14 +380,14 @@ async def test_an_enriched_reading_the_broker_refuses_becomes_a_send_failed_dead
 
 @pytest.mark.parametrize("raw", [b"not json", to_bytes(sample())], ids=["malformed", "valid"])
 async def test_an_event_with_no_possible_outcome_halts_the_worker_unacknowledged(
-    faust_app: faust.App, raw: bytes
+    faust_app: faust.App, enrichment_agent: AgentT[Any], raw: bytes
 ) -> None:
     refusals = {
         topics.enriched: MessageSizeTooLargeError("refused"),
         topics.dead_letter: MessageSizeTooLargeError("refused"),
     }
     put = f"put({raw!r}) while the broker refuses every record on both output topics"
-    async with run_agent(enrich_readings, refused=refusals) as run:
+    async with run_agent(enrichment_agent, refused=refusals) as run:
         try:
             await run.put(raw, key=b"sensor-001")
         except WorkerHalted:

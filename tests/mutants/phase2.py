@@ -7,7 +7,8 @@ import math
 import time
 from typing import Any, cast
 
-from app.models import MalformedReading, SensorReading
+from app.config import ErrorCode
+from app.models import DeadLetter, MalformedReading, SensorReading
 from solutions.phase2.validation import parse_reading
 from tests.mutants import Mutant, replace
 
@@ -506,6 +507,70 @@ def _partition_per_reading() -> None:
     replace(module, "route", route)
 
 
+# Task 2.5: batches, with nothing vanishing.
+
+
+def _batch_acked_before_deliveries() -> None:
+    import asyncio
+
+    from solutions.phase2 import batching as module
+
+    async def enrich_batch(events: Any) -> Any:
+        pending = [await module.send_outcome(event) for event in events]
+        # The mistake: the deliveries settle in the background, so the batch is handed back
+        # (and acknowledged) before anyone knows whether its outcomes were written.
+        settling.add(asyncio.ensure_future(settle(pending)))
+        return [p.outcome for p in pending]
+
+    async def settle(pending: Any) -> None:
+        for index, error in (await module.refused(pending)).items():
+            if isinstance(pending[index].outcome, DeadLetter):
+                module.halt_for(pending[index].event, error)
+            failed = module.failure(ErrorCode.SEND_FAILED, error)
+            retry = await module.queue_dead_letter(pending[index].event, failed)
+            for problem in (await module.refused([retry])).values():
+                module.halt_for(retry.event, problem)
+
+    settling: set[Any] = set()  # keeps the background tasks referenced
+    replace(module, "enrich_batch", enrich_batch)
+
+
+def _whole_batch_dead_lettered() -> None:
+    from solutions.phase2 import batching as module
+
+    async def enrich_batch(events: Any) -> Any:
+        pending = [await module.send_outcome(event) for event in events]
+        refusals = await module.refused(pending)
+        if not refusals:
+            return [p.outcome for p in pending]
+        # The mistake: one refusal dead-letters every event of the batch.
+        error = module.failure(ErrorCode.SEND_FAILED, next(iter(refusals.values())))
+        retries = [await module.queue_dead_letter(p.event, error) for p in pending]
+        for index, problem in (await module.refused(retries)).items():
+            module.halt_for(retries[index].event, problem)
+        return [retry.outcome for retry in retries]
+
+    replace(module, "enrich_batch", enrich_batch)
+
+
+def _tail_of_a_partial_batch_lost() -> None:
+    from app.faust_app import app, topics
+    from solutions.phase2 import batching as module
+
+    @app.agent(topics.readings)
+    async def enrich_readings_in_batches(stream: Any) -> Any:
+        buffer: list[Any] = []
+        async for event in stream.events():
+            buffer.append(event)
+            if len(buffer) < module.BATCH_SIZE:
+                continue  # the mistake: the last, partial batch waits for company forever
+            for outcome in await module.enrich_batch(buffer):
+                yield outcome
+            buffer = []
+
+    replace(module, "enrich_readings_in_batches", enrich_readings_in_batches)
+
+
 MUTANTS = [
     Mutant(
         name="classify-warning-off-by-one",
@@ -792,5 +857,38 @@ MUTANTS = [
         description="one sensor's readings are spread over partitions, so their order is lost",
         apply=_partition_per_reading,
         caught_by=("test_enrichment.py::test_one_sensors_readings_go_to_one_partition",),
+    ),
+    Mutant(
+        name="batch-acknowledged-before-deliveries",
+        task="2.5",
+        description="the batch's deliveries settle in the background, after it was acknowledged",
+        apply=_batch_acked_before_deliveries,
+        caught_by=(
+            "test_batching.py::"
+            "test_a_refused_dead_letter_halts_before_anything_of_the_batch_is_acknowledged",
+            "test_batching.py::"
+            "test_any_batch_size_and_failure_positions_give_one_outcome_per_event",
+        ),
+    ),
+    Mutant(
+        name="batch-dead-lettered-whole-for-one-refusal",
+        task="2.5",
+        description="one refused send dead-letters every event of its batch",
+        apply=_whole_batch_dead_lettered,
+        caught_by=(
+            "test_batching.py::test_one_refused_send_dead_letters_exactly_that_event",
+            "test_batching.py::"
+            "test_any_batch_size_and_failure_positions_give_one_outcome_per_event",
+        ),
+    ),
+    Mutant(
+        name="batch-partial-tail-lost",
+        task="2.5",
+        description="a hand-made batch loop never handles a last batch smaller than BATCH_SIZE",
+        apply=_tail_of_a_partial_batch_lost,
+        caught_by=(
+            "test_batching.py::"
+            "test_any_batch_size_and_failure_positions_give_one_outcome_per_event",
+        ),
     ),
 ]
