@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import ast
 
+# Stubs a worker runs without: while task 2.5's module is a stub, app.main runs task 2.4's
+# per-event agent instead (KATA_ENRICHMENT=auto). The kata plugin's fail-fast check skips them.
+OPTIONAL_FOR_THE_WORKER = frozenset({"katas/phase2/batching.py"})
+
 
 def raises_stub_error(source: str, task_id: str) -> bool:
     """Whether ``source`` still has a ``raise NotImplementedError("task <task_id>: ...")``."""

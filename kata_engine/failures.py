@@ -109,7 +109,8 @@ def untouched_stub_message(path: Path) -> str | None:
     A function is still a stub when its body, after the docstring and any ``_ = ...`` line
     (the stubs name what the learner will need that way), is nothing but
     ``raise NotImplementedError("task N.M: ...")``, or an agent's ``async for`` (or ``for``)
-    loop whose body is that raise, and possibly the ``yield`` that makes it a generator. A file
+    loop whose body is that raise (after provided assignments), and possibly the ``yield`` that
+    makes it a generator. A file
     that cannot be read or parsed gives None: running the test then reports the real problem.
     """
     try:
@@ -149,6 +150,12 @@ def _essential(body: list[ast.stmt]) -> list[ast.stmt]:
 
 def _stub_body(body: list[ast.stmt]) -> str | None:
     essential = _essential(body)
+    # Provided set-up lines before the agent's loop (task 2.5's ``batches = ...take_events(...)``)
+    # leave the loop the stub.
+    while len(essential) > 1 and isinstance(essential[0], ast.Assign):
+        if not isinstance(essential[-1], ast.For | ast.AsyncFor):
+            return None
+        essential = essential[1:]
     if len(essential) != 1:
         return None
     statement = essential[0]

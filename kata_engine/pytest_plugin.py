@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from app.stub_check import OPTIONAL_FOR_THE_WORKER
 from kata_engine import switch
 from kata_engine.failures import import_failure, not_done, untouched_stub_message
 from kata_engine.manifest import MANIFEST_PATH, Manifest, ManifestError, Task, load, task_sort_key
@@ -188,7 +189,11 @@ def _needed_tasks(manifest: Manifest, task: Task, item: pytest.Item) -> list[Tas
     """
     phases = getattr(getattr(item, "module", None), "KATA_PHASES", "")
     wanted = {int(part) for part in str(phases).split(",") if part.strip().isdigit()}
-    needed = [t for t in manifest.tasks() if t.phase in wanted or t.id == task.id]
+    needed = [
+        t
+        for t in manifest.tasks()
+        if (t.phase in wanted and str(t.stub) not in OPTIONAL_FOR_THE_WORKER) or t.id == task.id
+    ]
     return sorted(needed, key=lambda t: task_sort_key(t.id))
 
 
