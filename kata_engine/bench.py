@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
@@ -31,7 +30,13 @@ from app.config import Topics
 from app.producer import generate_events
 from kata_engine import switch
 from kata_engine.broker import BrokerUnavailable, provide_broker
-from kata_engine.worker import WorkerDied, committed_reader, create_topics, running_worker
+from kata_engine.worker import (
+    WorkerDied,
+    committed_reader,
+    create_topics,
+    delete_topics,
+    running_worker,
+)
 
 PARTITIONS = 4
 BENCHED_PHASES = (2,)
@@ -179,25 +184,6 @@ async def produce(servers: str, topic: str, count: int, seed: int = 11) -> None:
         await asyncio.gather(*deliveries)
     finally:
         await producer.stop()
-
-
-async def delete_topics(servers: str, prefix: str, app_id: str) -> None:
-    """Leave the broker as we found it: the run's topics and the app's own go."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=10_000)
-    with suppress(Exception):
-        async with asyncio.timeout(15):
-            await admin.start()
-        try:
-            async with asyncio.timeout(15):
-                names = [
-                    name
-                    for name in await admin.list_topics()
-                    if name.startswith(prefix) or name.startswith(app_id)
-                ]
-                if names:
-                    await admin.delete_topics(names)
-        finally:
-            await admin.close()
 
 
 def table(results: list[Result], readings: int) -> Table:

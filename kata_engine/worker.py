@@ -11,6 +11,7 @@ The worker inherits ``KATA_IMPL``, so it runs your modules, or the solutions und
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import ctypes
 import ctypes.util
@@ -175,6 +176,23 @@ async def create_topics(
         )
     finally:
         await admin.close()
+
+
+async def delete_topics(servers: str, *prefixes: str) -> None:
+    """Delete every topic whose name starts with one of ``prefixes`` (a run's topic prefix, its
+    app id for Faust's own topics): leave the broker as we found it. Best effort: the names are
+    unique to the run, so a failure only leaves garbage behind."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15_000)
+    with suppress(Exception):
+        async with asyncio.timeout(15):
+            await admin.start()
+        try:
+            async with asyncio.timeout(30):
+                names = [name for name in await admin.list_topics() if name.startswith(prefixes)]
+                if names:
+                    await admin.delete_topics(names)
+        finally:
+            await admin.close()
 
 
 async def topic_partitions(servers: str, topics: list[str]) -> list[TopicPartition]:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
 from app.config import Settings
 from kata_engine import switch
@@ -52,6 +51,7 @@ from kata_engine.worker import (
     WorkerDied,
     committed_reader,
     create_topics,
+    delete_topics,
     end_offsets,
     group_offsets,
     read_records,
@@ -159,7 +159,7 @@ def crash(solutions: bool, readings: int, say: Callable[[str], None]) -> tuple[V
                     "phases 2-5 done? uv run kata status)"
                 ) from None
             finally:
-                asyncio.run(_delete_topics(servers, env["KATA_TOPIC_PREFIX"], env["KATA_APP_ID"]))
+                asyncio.run(delete_topics(servers, env["KATA_TOPIC_PREFIX"], env["KATA_APP_ID"]))
     shutil.rmtree(workdir, ignore_errors=True)
     return verdicts[0], verdicts[1]
 
@@ -373,16 +373,3 @@ def _served_counts(worker: Worker, offsets: dict[tuple[int, int], Event]) -> dic
         time.sleep(0.5)
     time.sleep(3.0)  # a duplicate still on its way arrives by now
     return counts()
-
-
-async def _delete_topics(servers: str, prefix: str, app_id: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15_000)
-    try:
-        await asyncio.wait_for(admin.start(), 15)
-        names = [t for t in await admin.list_topics() if t.startswith((prefix, app_id))]
-        if names:
-            await asyncio.wait_for(admin.delete_topics(names), 30)
-    except Exception:  # cleanup is best effort: the topics are unique to this run
-        pass
-    finally:
-        await admin.close()

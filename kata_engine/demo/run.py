@@ -40,7 +40,6 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 
 from app.config import Settings, Topics
@@ -51,7 +50,14 @@ from kata_engine.demo.outcome import Outcome, judge
 from kata_engine.demo.plan import Plan, make_plan
 from kata_engine.demo.progress import DemoProgress
 from kata_engine.demo.view import render
-from kata_engine.worker import Worker, WorkerDied, committed_reader, create_topics, running_worker
+from kata_engine.worker import (
+    Worker,
+    WorkerDied,
+    committed_reader,
+    create_topics,
+    delete_topics,
+    running_worker,
+)
 
 PARTITIONS = 4
 # Phase 4's timing for a short run: a partition quiet for 2 s closes its last windows.
@@ -231,7 +237,7 @@ def _with_worker(
         raise DemoError(f"{str(exc).splitlines()[0]}; its log: {workdir / 'worker.log'}") from None
     finally:
         # The run's topics go whatever happened (bounded: the broker may be gone too).
-        asyncio.run(_delete_topics(servers, env["KATA_TOPIC_PREFIX"], env["KATA_APP_ID"]))
+        asyncio.run(delete_topics(servers, env["KATA_TOPIC_PREFIX"], env["KATA_APP_ID"]))
         if finished:
             shutil.rmtree(workdir, ignore_errors=True)
         elif (workdir / "worker.log").exists():
@@ -348,22 +354,3 @@ def _status(worker: Worker) -> dict[str, Any] | str:
         return f"GET {url} answered {exc.code}"
     except (OSError, ValueError) as exc:
         return f"GET {url} failed: {exc}"
-
-
-async def _delete_topics(servers: str, prefix: str, app_id: str) -> None:
-    """Leave the broker as we found it: the run's topics and the app's changelogs go."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=10_000)
-    with suppress(Exception):
-        async with asyncio.timeout(15):
-            await admin.start()
-        try:
-            async with asyncio.timeout(15):
-                names = [
-                    name
-                    for name in await admin.list_topics()
-                    if name.startswith(prefix) or name.startswith(app_id)
-                ]
-                if names:
-                    await admin.delete_topics(names)
-        finally:
-            await admin.close()
