@@ -6,8 +6,10 @@ the provided service meets your katas: the modules are named here and imported b
 of ``app`` never depends on ``katas``.
 
 Environment:
-  KATA_PHASES  which phases to load, comma-separated (``2`` or ``2,3``); default: every phase
-               listed in PHASE_MODULES whose folder exists. Unknown or missing phases are an error.
+  KATA_PHASES  which phases to load, comma-separated (``2`` or ``2,3``). Unknown or missing
+               phases are an error. Default: the phases you have built, in order, up to the first
+               one that still has a stub (its agents would crash the worker); one line on stderr
+               names what was left out. With nothing built it exits 2 and says which task is next.
   KATA_IMPL    ``solutions`` runs the reference solutions instead of your katas/phaseN modules.
   KATA_ENRICHMENT  phase 2's agent: ``per-event`` (task 2.4, katas.phase2.enrichment),
                ``batched`` (task 2.5, katas.phase2.batching), or ``auto`` (default): batched
@@ -39,7 +41,7 @@ except ValueError as error:  # app/config.py refused the environment: one line, 
     raise SystemExit(2) from None
 
 from app.dashboard import pages as dashboard_pages  # the live page, /dashboard/
-from app.stub_check import raises_stub_error
+from app.stub_check import default_phases, raises_stub_error
 
 __all__ = [
     "PHASE_MODULES",
@@ -73,7 +75,11 @@ def _phase_exists(phase: int) -> bool:
 
 
 def selected_phases(value: str | None = None) -> list[int]:
-    """The phases named by ``KATA_PHASES`` (or ``value``); raise ValueError if it is bad."""
+    """The phases named by ``KATA_PHASES`` (or ``value``); raise ValueError if it is bad.
+
+    Unset or empty: every phase whose folder exists (``default_phases`` narrows that down to
+    the built ones for the worker).
+    """
     raw = os.environ.get("KATA_PHASES", "") if value is None else value
     available = [phase for phase in PHASE_MODULES if _phase_exists(phase)]
     if not raw.strip():
@@ -121,6 +127,22 @@ try:
 except ValueError as error:  # a usage error: one line, no traceback
     print(f"app.main: {error}", file=sys.stderr)
     raise SystemExit(2) from None
+if not os.environ.get("KATA_PHASES", "").strip():
+    _phases, _stub = default_phases(_phases)
+    if _stub is not None:
+        _why = f"phase {_stub.phase} is not built yet (task {_stub.task} in {_stub.path})"
+        if not _phases:
+            print(
+                f"app.main: nothing to run: {_why}; uv run kata hint {_stub.task} says how,"
+                f" KATA_PHASES={_stub.phase} runs it anyway",
+                file=sys.stderr,
+            )
+            raise SystemExit(2)
+        print(
+            f"app.main: running phases {', '.join(map(str, _phases))}: {_why};"
+            " KATA_PHASES chooses the phases",
+            file=sys.stderr,
+        )
 load_phases(_phases)
 # Once the phases have set the guarantee: exactly_once only on the pinned faust and aiokafka.
 _guarantee: Any = app.conf.processing_guarantee  # Faust types this setting loosely
