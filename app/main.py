@@ -6,10 +6,11 @@ the provided service meets your katas: the modules are named here and imported b
 of ``app`` never depends on ``katas``.
 
 Environment:
-  KATA_PHASES  which phases to load, comma-separated (``2`` or ``2,3``). Unknown or missing
-               phases are an error. Default: the phases you have built, in order, up to the first
-               one that still has a stub (its agents would crash the worker); one line on stderr
-               names what was left out. With nothing built it exits 2 and says which task is next.
+  KATA_PHASES  which phases to load, comma-separated (``2`` or ``2,3``), or ``all`` (every phase
+               of the tree, stubs and all). Unknown or missing phases are an error. Default:
+               the phases you have built, in order, up to the first one that still has a stub
+               (its agents would crash the worker); one line on stderr names what was left
+               out. With nothing built it exits 2 and says which task is next.
   KATA_IMPL    ``solutions`` runs the reference solutions instead of your katas/phaseN modules.
   KATA_ENRICHMENT  phase 2's agent: ``per-event`` (task 2.4, katas.phase2.enrichment),
                ``batched`` (task 2.5, katas.phase2.batching), or ``auto`` (default): batched
@@ -44,6 +45,7 @@ from app.dashboard import pages as dashboard_pages  # the live page, /dashboard/
 from app.stub_check import default_phases, raises_stub_error
 
 __all__ = [
+    "ALL_PHASES",
     "PHASE_MODULES",
     "app",
     "dashboard_pages",
@@ -52,6 +54,7 @@ __all__ = [
     "selected_phases",
 ]
 
+ALL_PHASES = "all"  # KATA_PHASES=all: every phase of the tree, whether built or not
 PER_EVENT = "katas.phase2.enrichment"  # task 2.4
 BATCHED = "katas.phase2.batching"  # task 2.5
 
@@ -77,12 +80,12 @@ def _phase_exists(phase: int) -> bool:
 def selected_phases(value: str | None = None) -> list[int]:
     """The phases named by ``KATA_PHASES`` (or ``value``); raise ValueError if it is bad.
 
-    Unset or empty: every phase whose folder exists (``default_phases`` narrows that down to
-    the built ones for the worker).
+    Unset, empty or ``all``: every phase whose folder exists (unset or empty, the worker then
+    keeps only the built ones: ``default_phases``).
     """
     raw = os.environ.get("KATA_PHASES", "") if value is None else value
     available = [phase for phase in PHASE_MODULES if _phase_exists(phase)]
-    if not raw.strip():
+    if raw.strip() in {"", ALL_PHASES}:
         return available
     chosen: list[int] = []
     for part in raw.split(","):

@@ -126,3 +126,20 @@ def test_a_learner_in_phase_3_gets_a_worker_of_phase_2_and_one_line_saying_so(
         f"importing app.main with phase 2 built exited {done.returncode} and printed:\n"
         f"{output}\nexpected exit 0 and one line: {expected}"
     )
+
+
+def test_kata_phases_all_loads_every_phase_stubs_and_all(tmp_path: Path) -> None:
+    shipped_katas(tmp_path)
+    base = {k: v for k, v in os.environ.items() if k != "KATA_IMPL"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import app.main as m; print(sorted(m.app.agents))"],
+        cwd=tmp_path,
+        env={**base, "KATA_PHASES": "all", "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "count_by_sensor" in done.stdout, (
+        f"KATA_PHASES=all on the shipped stubs exited {done.returncode}; expected every phase's "
+        f"agents (phase 3's count_by_sensor among them):\n{done.stdout}{done.stderr}"
+    )

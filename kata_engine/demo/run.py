@@ -209,7 +209,7 @@ def _with_worker(
             f"{len({start for _, start in plan.windows})} windows of {plan.window_size:g} s",
             highlight=False,
         )
-        with running_worker(env, workdir, phases="") as worker:
+        with running_worker(env, workdir, phases="all") as worker:
             if options.dashboard:
                 progress_console.print(
                     f"dashboard: http://127.0.0.1:{worker.web_port}/dashboard/ (live; it stays "
