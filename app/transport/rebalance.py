@@ -66,8 +66,11 @@ class RevokedBooks:
         index = private.acked_index(consumer)
         gaps = private.gap_trees(consumer)
         committed = private.committed_offsets(consumer)
+        # Kept under Faust's own keys: aiokafka's TopicPartition (equal to a TP, but aiokafka's
+        # commit accepts only its own type), not the TPs of ``revoked``.
+        keys = {tp: tp for books_of in (committed, gaps, index, acked) for tp in books_of}
         self.saved = {
-            tp: Books(
+            keys.get(tp, tp): Books(
                 list(acked.get(tp) or ()),
                 set(index.get(tp) or ()),
                 gaps[tp].copy() if tp in gaps else None,
