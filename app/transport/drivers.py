@@ -16,6 +16,8 @@ What each override does, and under which guarantee:
 | ``Consumer.force_commit``: drain, flush, commit, commit the rest | 1, 2, 7 | exactly_once |
 | ``Consumer.seek_to_committed``: stable offsets, rewind the uncommitted | 3, takeover | both |
 | ``Consumer.seek``, ``on_partitions_revoked``: forget what was delivered | 3, 4 | both |
+| ``Consumer.on_partitions_revoked``, ``commit_revoked``: drain, revoked books | revoke | both |
+| ``Transport.TransactionManager``: the source's transaction, owned producers | revoke | EOS |
 | ``Consumer._add_gap``: the gap without the record after it | 6 | both |
 | ``ConsumerThread.highwaters``: unknown ones asked of the broker | 8 | exactly_once |
 | ``Consumer.wait_empty``: a bounded wait, the final commit | clean shutdown | both |
@@ -39,6 +41,7 @@ from faust.types.transports import (
     PartitionsAssignedCallback,
     PartitionsRevokedCallback,
     TPorTopicSet,
+    TransactionManagerT,
     TransportT,
 )
 from mode import Service
@@ -57,6 +60,8 @@ from app.transport.races import (
     Race8RecoveryHighwater,
     TakeoverSeek,
 )
+from app.transport.rebalance import DrainBeforeRevoke, RevokedBooks
+from app.transport.transactions import TransactionManager
 from app.transport.watchdog import COMMIT_TIMEOUT_S, STUCK_COMMIT, Watchdog
 
 WATCHDOG_INTERVAL_S = 5.0
@@ -85,11 +90,14 @@ class Consumer(faust_aiokafka.Consumer):
         self.takeover = TakeoverSeek()
         self.shutdown = CleanShutdown()
         self.watchdog = Watchdog()
+        self.revoked_books = RevokedBooks()
+        self.drain_before_revoke = DrainBeforeRevoke()
+        self._revoke_callback = on_partitions_revoked  # Faust's own: the app's handler
         self._collected = time.monotonic()  # the last garbage collection of ``pending``
         self._changelog: dict[str, bool] = {}  # topic -> is it a table's changelog?
         self._deliver = callback  # Faust's own: the conductor's on_message
         super().__init__(
-            transport, self.deliver, on_partitions_revoked, on_partitions_assigned, **kwargs
+            transport, self.deliver, self.commit_revoked, on_partitions_assigned, **kwargs
         )
 
     @override
@@ -255,7 +263,8 @@ class Consumer(faust_aiokafka.Consumer):
     async def seek_to_committed(self) -> Mapping[TP, int]:
         self.race4.forget()  # every partition goes back to its committed offset
         fetched = await self.race3.stable(
-            super().seek_to_committed, private.committed_offsets(self)
+            super().seek_to_committed,
+            self.revoked_books.committed_with(private.committed_offsets(self)),
         )
         if self.app.conf.consumer_auto_offset_reset == "earliest":
             for tp in self.takeover.to_rewind(fetched, self.is_changelog):
@@ -270,9 +279,17 @@ class Consumer(faust_aiokafka.Consumer):
 
     @override
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        if revoked and not self.app.should_stop:  # before the app clears the queues
+            await self.drain_before_revoke.wait(self.pending, lambda: self.race1.delivering)
         self.race4.forget()  # partitions may come back, from their committed offsets
         self.race3.forget()
+        self.revoked_books.save(self, revoked)  # Faust drops them before the app commits
         await super().on_partitions_revoked(revoked)
+
+    async def commit_revoked(self, revoked: set[TP]) -> None:
+        """The app's revocation handler (its commit), with the revoked partitions' books."""
+        with self.revoked_books.restored(self):
+            await self._revoke_callback(revoked)
 
     @override
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
@@ -350,3 +367,4 @@ class Transport(faust_aiokafka.Transport):
 
     Consumer: ClassVar[type[ConsumerT]] = Consumer
     Producer: ClassVar[type[ProducerT]] = Producer
+    TransactionManager: ClassVar[type[TransactionManagerT]] = TransactionManager

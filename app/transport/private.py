@@ -10,10 +10,11 @@ switching a fix off in silence. app/transport/versions.py refuses exactly_once o
 | Name | Where | Read for |
 |---|---|---|
 | ``_add_gap`` | faust Consumer (method) | race 6: overridden, the gap without the record after it |
-| ``_acked`` | faust Consumer | the watchdog: acknowledged offsets per partition |
+| ``_acked`` | faust Consumer | the watchdog, revoked books: acknowledged offsets per partition |
+| ``_acked_index`` | faust Consumer | revoked books: the same offsets as a set |
 | ``_committed_offset`` | faust Consumer | race 3 (what this worker committed) and the watchdog |
 | ``_read_offset`` | faust Consumer | the watchdog's log line |
-| ``_gap`` | faust Consumer | the watchdog's log line |
+| ``_gap`` | faust Consumer | the watchdog's log line, revoked books |
 | ``_transaction_producers`` | faust aiokafka Producer | race 7, final commit: the transactions |
 | ``_trn_locks`` | faust aiokafka Producer | race 7: Faust's lock per transactional id |
 | ``_txn_manager`` | aiokafka AIOKafkaProducer | the final commit: is a transaction open? |
@@ -39,6 +40,7 @@ from faust.types import TP
 PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
     (FaustConsumer, "_add_gap"),
     (FaustConsumer, "_acked"),
+    (FaustConsumer, "_acked_index"),
     (FaustConsumer, "_committed_offset"),
     (FaustConsumer, "_read_offset"),
     (FaustConsumer, "_gap"),
@@ -65,10 +67,22 @@ def committed_offsets(consumer: FaustConsumer) -> MutableMapping[TP, int | None]
     return offsets
 
 
-def acked_offsets(consumer: FaustConsumer) -> Mapping[TP, list[int]]:
+def acked_offsets(consumer: FaustConsumer) -> MutableMapping[TP, list[int]]:
     """Acknowledged offsets not committed yet, per partition."""
-    acked: Mapping[TP, list[int]] = consumer._acked
+    acked: MutableMapping[TP, list[int]] = consumer._acked
     return acked
+
+
+def acked_index(consumer: FaustConsumer) -> MutableMapping[TP, set[int]]:
+    """The same offsets as ``acked_offsets``, as a set per partition (Faust keeps both)."""
+    index: MutableMapping[TP, set[int]] = consumer._acked_index
+    return index
+
+
+def gap_trees(consumer: FaustConsumer) -> MutableMapping[TP, Any]:
+    """Faust's gaps per partition, as its interval trees."""
+    trees: MutableMapping[TP, Any] = consumer._gap
+    return trees
 
 
 def read_offsets(consumer: FaustConsumer) -> Mapping[TP, int | None]:

@@ -153,9 +153,15 @@ async def close_idle_windows(stream: StreamT[WindowTick]) -> AsyncIterator[list[
 
 async def send_window_ticks() -> None:
     """Send one tick to every partition of enriched-readings this worker owns (provided)."""
+    if app.rebalancing:
+        # Ownership is changing: under exactly_once a tick for a partition that just went to
+        # another worker would go into that worker's transaction and fence it.
+        return
     enriched = topics.enriched.get_topic_name()
-    for tp in sorted(app.assignor.assigned_actives()):
-        if tp.topic == enriched:
+    ticks = topics.window_ticks.get_topic_name()
+    owned = app.assignor.assigned_actives()  # not the standbys
+    for tp in sorted(owned & app.consumer.assignment()):
+        if tp.topic == enriched and tp._replace(topic=ticks) in owned:
             tick = WindowTick(sent_at=time.time())
             await topics.window_ticks.send(value=tick, partition=tp.partition)
 

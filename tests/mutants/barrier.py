@@ -2,7 +2,8 @@
 
 Like the kata mutants, but of the provided transport: each takes one fix away by replacing the
 method of that race's class, and tests/test_integrity.py proves that the tests named in
-``caught_by`` (tests/test_commit_barrier.py) fail. Applied with
+``caught_by`` (tests/test_commit_barrier.py; the revocation's, app/transport/rebalance.py:
+tests/test_transactions.py) fail. Applied with
 ``pytest -p tests.mutants.plugin --mutant NAME``, before collection.
 """
 
@@ -22,7 +23,7 @@ class BarrierMutant:
     """The transport with one race's fix removed, and the tests that must catch it."""
 
     name: str
-    race: str  # "1".."7", "takeover", "final commit"
+    race: str  # "1".."8", "takeover", "final commit", "shutdown", "revocation"
     description: str
     apply: Callable[[], None]
     caught_by: tuple[str, ...]
@@ -156,8 +157,30 @@ def _takeover() -> None:
     _replace(TakeoverSeek, "to_rewind", lambda self, committed, is_changelog: [])
 
 
+def _revoked_books_dropped() -> None:
+    from app.transport.rebalance import RevokedBooks
+
+    def save(self: RevokedBooks, consumer: object, revoked: object) -> None:
+        self.saved = {}  # Faust drops the books before its handler commits, as in 0.15.3
+
+    _replace(RevokedBooks, "save", save)
+
+
+def _revocation_does_not_drain() -> None:
+    from app.transport.rebalance import DrainBeforeRevoke
+
+    async def wait(self: object, *args: object) -> bool:
+        return True  # the app clears the queues under the events in flight
+
+    _replace(DrainBeforeRevoke, "wait", wait)
+
+
 def _name(test: str) -> str:
     return f"test_commit_barrier.py::{test}"
+
+
+def _revocation(test: str) -> str:
+    return f"test_transactions.py::{test}"
 
 
 BARRIER_MUTANTS = [
@@ -262,5 +285,23 @@ BARRIER_MUTANTS = [
         "a partition without a committed offset is not rewound",
         _takeover,
         (_name("test_takeover_partitions_without_a_committed_offset_are_rewound"),),
+    ),
+    BarrierMutant(
+        "barrier-revoked-books-dropped",
+        "revocation",
+        "the rebalance's commit leaves out the revoked partitions, as Faust drops their books",
+        _revoked_books_dropped,
+        (
+            _revocation(
+                "test_the_revocations_commit_includes_the_revoked_partitions_acknowledged_offsets"
+            ),
+        ),
+    ),
+    BarrierMutant(
+        "barrier-revocation-does-not-drain",
+        "revocation",
+        "a revocation clears the queues under the events in flight",
+        _revocation_does_not_drain,
+        (_revocation("test_a_revocation_waits_until_the_events_in_flight_are_acknowledged"),),
     ),
 ]
