@@ -15,6 +15,7 @@ from typing import Any
 
 import faust
 import pytest
+from faust.transport.consumer import Consumer as FaustConsumer
 
 from app.config import COMMIT_INTERVALS, Settings
 from app.transport import drivers, transport_url
@@ -141,6 +142,36 @@ async def test_the_consumers_commit_timer_is_the_paced_one(monkeypatch: pytest.M
 
     assert commits == 3, "the consumer's commit task does not run paced_commits"
     assert sleeps == pytest.approx([0.001, 0.5, 0.5]), sleeps
+
+
+async def test_fausts_own_timer_starts_the_next_commit_at_once_after_a_long_one() -> None:
+    """Why the transport paces its timer: Faust's (mode's ``itertimer``) waits the interval
+    again whatever the commit took, so commits longer than the interval run back to back.
+    A Faust release that paces its timer fails this test: the override may go then."""
+    consumer = exactly_once_consumer()
+    sleeps: list[float] = []
+    commits = 0
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async def commit(*args: Any, **kwargs: Any) -> bool:
+        nonlocal commits
+        await asyncio.sleep(0.02)  # twenty intervals
+        commits += 1
+        if commits == 3:
+            raise Enough
+        return True
+
+    consumer.sleep = sleep  # type: ignore[method-assign,assignment]
+    consumer.commit = commit  # type: ignore[method-assign]
+    fausts: Any = FaustConsumer._commit_handler
+    with pytest.raises(Enough):
+        await asyncio.wait_for(fausts(consumer), timeout=30)  # a guard against a hang
+
+    assert commits == 3
+    # the first wait, then one after each commit
+    assert sleeps == [0.001] * 4, f"Faust's timer waited {sleeps} around 0.02 s commits"
 
 
 @pytest.mark.parametrize(

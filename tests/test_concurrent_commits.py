@@ -4,7 +4,8 @@ Against a real broker, through the transport's producer (app/transport/drivers.p
 ``Producer.commit_transactions``) and Faust's own transactional producers: several transactions
 are in their commit together and all land (outputs visible read_committed, offsets committed);
 a transaction whose lock is held (a send into it under way) waits for it while the others
-commit; a failure in one is raised, and the others still land.
+commit; a failure in one is raised, and the others still land. The last test pins Faust's own
+commit, one transaction after the other.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import faust
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
+from faust.transport.drivers.aiokafka import Producer as FaustProducer
 
 from app.transport import private, transport_url
 from app.transport.drivers import Producer
@@ -177,3 +179,31 @@ async def test_a_failed_transaction_is_raised_and_the_others_still_land(
         keys, offsets = await commits.landed(TRANSACTIONS - 1)
     assert keys == sorted(set(commits.tids) - {failing})
     assert offsets == {p: 10 + p for p, tid in enumerate(commits.tids) if tid != failing}
+
+
+async def test_fausts_own_commit_commits_one_transaction_at_a_time(
+    kafka_isolation: KafkaIsolation,
+) -> None:
+    """Why the transport commits them at once: Faust's ``commit_transactions`` awaits each
+    transaction's commit before it starts the next. A Faust release that commits them together
+    fails this test: the override may go then."""
+    async with open_transactions(kafka_isolation) as commits:
+        in_commit = 0
+        most = 0
+
+        async def count() -> None:
+            nonlocal in_commit, most
+            in_commit += 1
+            most = max(most, in_commit)
+            await asyncio.sleep(0.05)  # a slow commit: another one would start meanwhile
+            in_commit -= 1
+
+        for tid in commits.tids:
+            commits.watch(tid, count)
+        await asyncio.wait_for(
+            FaustProducer.commit_transactions(commits.producer, commits.offsets(), commits.group),
+            GUARD_S,
+        )
+
+        assert sorted(commits.committed) == sorted(commits.tids)
+    assert most == 1, f"Faust's own commit had {most} transactions in their commit at once"
