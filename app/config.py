@@ -79,6 +79,11 @@ class Topics:
 
 
 ENRICHMENT_CHOICES = ("auto", "per-event", "batched")  # KATA_ENRICHMENT, see Settings
+# KATA_COMMIT_INTERVAL when unset, by guarantee (README, "Performance": the curve). exactly_once:
+# 0.1 s, the lowest latency (outputs are visible only once committed); the transport commits the
+# transactions at once and paces its timer, so commits never pile up (app/transport/commits.py).
+# at_least_once: Faust's 2.8 s, as outputs are visible at once and a commit only bounds the redo.
+COMMIT_INTERVALS = {"exactly_once": 0.1, "at_least_once": 2.8}
 
 
 @dataclass(frozen=True)
@@ -139,10 +144,9 @@ class Settings:
     batch_size: int = 1_000  # KATA_BATCH_SIZE: task 2.5's agent handles at most this many at once
     batch_within: float = 0.01  # KATA_BATCH_WITHIN: s a partial batch waits for more events
     # KATA_COMMIT_INTERVAL: s between offset commits; under exactly_once also between transaction
-    # commits, so the time before an output is visible to read_committed readers. Faust's 2.8 s:
-    # the curve (README, "Performance") favours 0.25 s, but the exactly_once crash test did not
-    # finish at 0.25 s on a loaded machine (commits took longer than the interval).
-    commit_interval: float = 2.8
+    # commits, so the time before an output is visible to read_committed readers. None (unset):
+    # the guarantee's default, COMMIT_INTERVALS; the worker uses ``commit_interval_s``.
+    commit_interval: float | None = None
     topics: Topics = field(default_factory=lambda: Topics.with_prefix(""))
 
     @classmethod
@@ -230,7 +234,9 @@ class Settings:
             enrichment=enrichment,
             batch_size=whole("KATA_BATCH_SIZE", default.batch_size),
             batch_within=number("KATA_BATCH_WITHIN", default.batch_within),
-            commit_interval=number("KATA_COMMIT_INTERVAL", default.commit_interval),
+            commit_interval=(
+                number("KATA_COMMIT_INTERVAL", 0.0) if text("KATA_COMMIT_INTERVAL", "") else None
+            ),
             topics=Topics.with_prefix(prefix),
         )
         check_security(settings)
@@ -247,7 +253,7 @@ class Settings:
             raise ValueError("KATA_WINDOW_CLOSE_DELAY and KATA_WINDOW_TICK_INTERVAL must be > 0")
         if settings.max_clock_skew < 0:
             raise ValueError("KATA_MAX_CLOCK_SKEW must be >= 0 (seconds)")
-        if settings.batch_within <= 0 or settings.commit_interval <= 0:
+        if settings.batch_within <= 0 or settings.commit_interval_s <= 0:
             raise ValueError("KATA_BATCH_WITHIN and KATA_COMMIT_INTERVAL must be > 0 (seconds)")
         if settings.count_check_interval <= 0:
             raise ValueError("KATA_COUNT_CHECK_INTERVAL must be > 0")
@@ -265,6 +271,13 @@ class Settings:
         if settings.web_port > 65535:
             raise ValueError(f"KATA_WEB_PORT={settings.web_port} must be at most 65535")
         return settings
+
+    @property
+    def commit_interval_s(self) -> float:
+        """The worker's commit interval: KATA_COMMIT_INTERVAL if set, else its guarantee's."""
+        if self.commit_interval is not None:
+            return self.commit_interval
+        return COMMIT_INTERVALS[self.processing_guarantee]
 
     def largest_dead_letter_bytes(self) -> int:
         """An upper bound of one dead letter on the wire: Kafka key + JSON value + headers.

@@ -57,7 +57,7 @@ def create_app(config: Settings = settings) -> faust.App:
         value_serializer="json",
         # Under exactly_once also the transaction commit: how soon read_committed readers see
         # an output (README, "Performance": the commit-interval curve).
-        broker_commit_interval=config.commit_interval,
+        broker_commit_interval=config.commit_interval_s,
         autodiscover=False,  # app.main imports the phase modules explicitly
         **(THROUGHPUT if config.faust_tuning else {}),
     )

@@ -51,7 +51,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from app.config import ErrorCode
+from app.config import ErrorCode, Settings
 from app.producer import KIND_HEADER, SEEDED_START_TIME, VALID, generate_events
 from app.transport.watchdog import STUCK_COMMIT
 from kata_engine.pytest_plugin import KafkaIsolation
@@ -74,7 +74,6 @@ FEED_PER_S = 150  # then this many per second until the last kill
 RESERVE = 2_000  # never sent before the last kill: on a slow machine the stream still flows
 PARTITIONS = 4
 WINDOW_SIZE = 60.0
-COMMIT_INTERVAL = 2.8  # Faust's broker_commit_interval (default)
 # (kill point, signal): SIGKILL is a crash; SIGTERM is what a supervisor sends first, a clean stop.
 KILL_POINTS: tuple[tuple[str, signal.Signals], ...] = (
     ("early", signal.SIGKILL),
@@ -199,6 +198,7 @@ def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path)
         "KATA_PROCESSING_GUARANTEE": guarantee,
         "KATA_TOPIC_PARTITIONS": str(PARTITIONS),
     }
+    interval = Settings.from_env(env).commit_interval_s  # the worker's own: kills land mid-interval
     feeder = Feeder(servers, readings)
     feeder.start()
     feeder.preloaded.wait(timeout=WAIT_S)
@@ -219,7 +219,9 @@ def crash_and_recover(guarantee: str, isolation: KafkaIsolation, tmp_path: Path)
                     )
                 else:
                     wait_ready(worker, guarantee)
-                kill = asyncio.run(kill_at(point, sig, worker, servers, isolation.app_id, readings))
+                kill = asyncio.run(
+                    kill_at(point, sig, worker, servers, isolation.app_id, readings, interval)
+                )
             except WorkerDied:  # it halted itself before the kill: a crash all the same
                 if guarantee == "exactly_once" or not halted_on_a_stuck_commit(worker):
                     raise  # under exactly_once a halt is a failure: the races are closed
@@ -403,7 +405,13 @@ RECOVERING = "[^---Recovery]: Starting..."
 
 
 async def kill_at(
-    point: str, sig: signal.Signals, worker: Worker, servers: str, group: str, topic: str
+    point: str,
+    sig: signal.Signals,
+    worker: Worker,
+    servers: str,
+    group: str,
+    topic: str,
+    interval: float,
 ) -> Kill:
     """Send ``sig`` to the worker at ``point``; the committed readings at that moment.
 
@@ -413,7 +421,7 @@ async def kill_at(
     if point == "early":
         await asyncio.sleep(0.5)
     elif point == "term-mid-stream":
-        await asyncio.sleep(COMMIT_INTERVAL * 0.6)
+        await asyncio.sleep(interval * 0.6)
     elif point != "term-rebalance":
         before = await committed_offsets(servers, group, topic)
         deadline = time.monotonic() + STALL_S
@@ -423,7 +431,7 @@ async def kill_at(
                 break  # no commit yet: a crash point all the same
             await asyncio.sleep(0.05)
         if point == "mid-interval":
-            await asyncio.sleep(COMMIT_INTERVAL / 2)
+            await asyncio.sleep(interval / 2)
     committed = await committed_offsets(servers, group, topic)
     kill = Kill(point, committed, 0, {})
     if sig == signal.SIGKILL:

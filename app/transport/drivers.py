@@ -21,7 +21,8 @@ What each override does, and under which guarantee:
 | ``Consumer._add_gap``: the gap without the record after it | 6 | both |
 | ``ConsumerThread.highwaters``: unknown ones asked of the broker | 8 | exactly_once |
 | ``Consumer.wait_empty``: a bounded wait, the final commit | clean shutdown | both |
-| ``Producer.commit_transactions``: only open transactions | final commit | exactly_once |
+| ``Producer.commit_transactions``: the open ones, all at once | final commit | exactly_once |
+| ``Consumer._commit_handler``: a paced timer (app/transport/commits.py) | commit pile-up | both |
 | ``Consumer._watchdog`` (a task): halt when commits stopped | liveness | exactly_once |
 """
 
@@ -48,6 +49,7 @@ from mode import Service
 
 from app.halt import halt
 from app.transport import private
+from app.transport.commits import commit_concurrently, paced_commits
 from app.transport.races import (
     CleanShutdown,
     Race1DrainBeforeCommit,
@@ -134,6 +136,12 @@ class Consumer(faust_aiokafka.Consumer):
             self.race1.delivering -= 1
 
     # --- commits ----------------------------------------------------------------------------------
+
+    @override
+    @Service.task
+    async def _commit_handler(self) -> None:
+        # Faust's timer starts the next commit at once when one outlasted the interval.
+        await paced_commits(self.commit, self.commit_interval, self.sleep, lambda: self.should_stop)
 
     @override
     async def wait_empty(self) -> None:
@@ -325,7 +333,8 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class Producer(faust_aiokafka.Producer):
-    """Faust's aiokafka producer: commits only open transactions, and says which it committed."""
+    """Faust's aiokafka producer: commits only open transactions, all at once, and says which it
+    committed."""
 
     committed_ids: set[str]
 
@@ -341,7 +350,7 @@ class Producer(faust_aiokafka.Producer):
         group_id: str,
         start_new_transaction: bool = True,
     ) -> None:
-        """Faust's commit, for the transactions that are open.
+        """Faust's commit, for the transactions that are open, concurrently (commits.py).
 
         After the final commit of a clean shutdown (``start_new_transaction=False``) the
         transactions are closed; a later commit (Faust's ``wait_empty`` commits again, so does
@@ -357,9 +366,7 @@ class Producer(faust_aiokafka.Producer):
             or private.in_transaction(producers[transactional_id])
         }
         self.committed_ids.update(open_map)
-        await super().commit_transactions(
-            open_map, group_id, start_new_transaction=start_new_transaction
-        )
+        await commit_concurrently(self, open_map, group_id, start_new_transaction)
 
 
 class Transport(faust_aiokafka.Transport):

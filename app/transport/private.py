@@ -15,10 +15,11 @@ switching a fix off in silence. app/transport/versions.py refuses exactly_once o
 | ``_committed_offset`` | faust Consumer | race 3 (what this worker committed) and the watchdog |
 | ``_read_offset`` | faust Consumer | the watchdog's log line |
 | ``_gap`` | faust Consumer | the watchdog's log line, revoked books |
-| ``_transaction_producers`` | faust aiokafka Producer | race 7, final commit: the transactions |
-| ``_trn_locks`` | faust aiokafka Producer | race 7: Faust's lock per transactional id |
+| ``_transaction_producers`` | faust aiokafka Producer | race 7, final commit, commits.py |
+| ``_trn_locks`` | faust aiokafka Producer | race 7, commits.py: Faust's lock per transactional id |
 | ``_txn_manager`` | aiokafka AIOKafkaProducer | the final commit: is a transaction open? |
 | ``_new_consumer_thread`` | faust aiokafka Consumer (method) | overridden: race 8's thread |
+| ``_commit_handler`` | faust Consumer (a task) | overridden: the paced commit timer (commits.py) |
 | ``_ensure_consumer`` | faust AIOKafkaConsumerThread | race 8: aiokafka's ``end_offsets`` |
 """
 
@@ -48,6 +49,7 @@ PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
     (FaustProducer, "_trn_locks"),
     (AIOKafkaProducer, "_txn_manager"),
     (FaustAIOKafkaConsumer, "_new_consumer_thread"),
+    (FaustConsumer, "_commit_handler"),
     (AIOKafkaConsumerThread, "_ensure_consumer"),
     (TransactionManager, "is_in_transaction"),  # public, on the private object above
 )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 
 from aiokafka.partitioner import murmur2
+
+from app.config import Settings
 
 PARTITIONS = 4
 SENSORS_PER_PARTITION = 6
@@ -18,11 +21,11 @@ FEED_PER_S = 160  # readings per second, all partitions, while the workers die
 PRELOAD = 800  # sent before the first worker starts
 RESERVE = 1_200  # never sent before the last kill: every kill lands mid-stream
 KILL_POINTS = ("early", "after-commit", "mid-interval")
-COMMIT_INTERVAL = 2.8  # Faust's broker_commit_interval (default)
 SESSION_EXPIRY_S = 7.0  # the killed member's session (6 s below) must end before a restart
 WAIT_S = 300.0  # a guard against a hang, not a performance figure
 # Output silence that means the pipeline is idle: above the close delay (1 s) plus a tick (0.5 s)
-# plus a commit interval (2.8 s), the longest a window's aggregate may take to become visible.
+# plus a commit interval (COMMIT_INTERVAL below; 6 s leaves room for Faust's 2.8 s), the longest a
+# window's aggregate may take to become visible.
 SETTLE_S = 6.0
 OUTPUTS = ("enriched-readings", "sensor-dead-letter", "window-aggregates")
 SETTINGS = {
@@ -31,11 +34,14 @@ SETTINGS = {
     "BROKER_REBALANCE_TIMEOUT": "10",
     "KATA_WINDOW_SIZE": "10",
     "KATA_WINDOW_GRACE": "2",
-    "KATA_WINDOW_CLOSE_DELAY": "1",  # below the commit interval: ticks race the readings
+    "KATA_WINDOW_CLOSE_DELAY": "1",  # short: ticks race the readings (below a 2.8 s interval)
     "KATA_WINDOW_TICK_INTERVAL": "0.5",
     "KATA_PROCESSING_GUARANTEE": "exactly_once",
     "KATA_TOPIC_PARTITIONS": str(PARTITIONS),
 }
+# The crash workers' own commit interval (the kill "mid-interval" lands half of one after a commit):
+# KATA_COMMIT_INTERVAL if set, else the exactly_once default (app/config.py).
+COMMIT_INTERVAL = Settings.from_env({**os.environ, **SETTINGS}).commit_interval_s
 
 
 # Stage 1, "the agents meet": at_least_once (every output visible at once), no kill. Partition

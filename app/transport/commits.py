@@ -1,0 +1,87 @@
+"""How the worker commits: its transactions at once, on a timer that never piles commits up.
+
+Under exactly_once a commit is one Kafka transaction per partition group (Faust's
+``{app}-{group}-{partition}`` transactional ids, a dozen or more in the pipeline), and each costs
+two broker round trips (the offsets, then the commit markers). Faust commits them one after the
+other (faust/transport/drivers/aiokafka.py ``Producer.commit_transactions``), so a commit takes
+their sum; the transactions are independent of one another (each holds its own partition's
+outputs and offsets), so ``commit_concurrently`` commits them all at once, each under Faust's own
+lock for its transactional id, as every send into it is. A commit then takes about its slowest
+transaction.
+
+Faust's commit timer (faust/transport/consumer.py ``Consumer._commit_handler``) starts a commit
+every ``broker_commit_interval`` from the start of the previous one; a commit longer than the
+interval is followed at once by the next ("Timer commit is overlapping"), the commit barrier
+holds the streams nearly all the time, and the worker falls behind its input. ``paced_commits``
+waits ``next_commit_delay`` after each commit instead: the rest of the interval, and never less
+than the commit itself took, so the streams run at least half of the time whatever a commit costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+from faust.transport.drivers.aiokafka import Producer as FaustProducer
+from faust.types import TP
+
+from app.transport import private
+
+logger = logging.getLogger(__name__)
+
+
+async def commit_concurrently(
+    producer: FaustProducer,
+    tid_to_offset_map: Mapping[str, Mapping[TP, int]],
+    group_id: str,
+    start_new_transaction: bool = True,
+) -> None:
+    """Faust's ``commit_transactions``, every transaction at once.
+
+    Each transaction sends its offsets and commits under Faust's lock for its transactional id
+    (so never while a send into it is under way), and begins anew when ``start_new_transaction``.
+    Every transaction is attempted; the first failure is raised once all have ended (a failed
+    one stays open: the worker's watchdog or the broker's timeout ends it, as in Faust).
+    """
+    producers = private.transaction_producers(producer)
+
+    async def commit_one(transactional_id: str, offsets: Mapping[TP, int]) -> None:
+        async with private.transaction_lock(producer, transactional_id):
+            transactional = producers.get(transactional_id)
+            if transactional is None:
+                logger.warning("Commit invoked for unknown transaction %s", transactional_id)
+                return
+            await transactional.send_offsets_to_transaction(offsets, group_id)
+            await transactional.commit_transaction()
+            if start_new_transaction:
+                await transactional.begin_transaction()
+
+    outcomes = await asyncio.gather(
+        *(commit_one(tid, offsets) for tid, offsets in tid_to_offset_map.items()),
+        return_exceptions=True,
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+def next_commit_delay(interval: float, took: float) -> float:
+    """Seconds from the end of a commit that took ``took`` to the start of the next one."""
+    return max(interval - took, took)
+
+
+async def paced_commits(
+    commit: Callable[[], Awaitable[object]],
+    interval: float,
+    sleep: Callable[[float], Awaitable[None]],
+    stopped: Callable[[], bool],
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Commit every ``interval`` seconds, and after a long commit wait as long as it took."""
+    await sleep(interval)
+    while not stopped():
+        started = clock()
+        await commit()
+        await sleep(next_commit_delay(interval, clock() - started))
