@@ -50,6 +50,7 @@ from mode import Service
 from app.halt import halt
 from app.transport import private
 from app.transport.commits import commit_concurrently, paced_commits
+from app.transport.fastpath import FastDrain
 from app.transport.races import (
     CleanShutdown,
     Race1DrainBeforeCommit,
@@ -71,8 +72,8 @@ GC_EVERY_S = 1.0
 logger = logging.getLogger(__name__)
 
 
-class Consumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer, with the races fixed."""
+class Consumer(FastDrain, faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer, with the races fixed (and fastpath.py's loop under ALO)."""
 
     def __init__(
         self,

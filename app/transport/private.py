@@ -13,7 +13,7 @@ switching a fix off in silence. app/transport/versions.py refuses exactly_once o
 | ``_acked`` | faust Consumer | the watchdog, revoked books: acknowledged offsets per partition |
 | ``_acked_index`` | faust Consumer | revoked books: the same offsets as a set |
 | ``_committed_offset`` | faust Consumer | race 3 (what this worker committed) and the watchdog |
-| ``_read_offset`` | faust Consumer | the watchdog's log line |
+| ``_read_offset`` | faust Consumer | the watchdog's log line; fastpath.py's loop keeps it |
 | ``_gap`` | faust Consumer | the watchdog's log line, revoked books |
 | ``_transaction_producers`` | faust aiokafka Producer | race 7, final commit, commits.py |
 | ``_trn_locks`` | faust aiokafka Producer | race 7, commits.py: Faust's lock per transactional id |
@@ -21,6 +21,9 @@ switching a fix off in silence. app/transport/versions.py refuses exactly_once o
 | ``_new_consumer_thread`` | faust aiokafka Consumer (method) | overridden: race 8's thread |
 | ``_commit_handler`` | faust Consumer (a task) | overridden: the paced commit timer (commits.py) |
 | ``_ensure_consumer`` | faust AIOKafkaConsumerThread | race 8: aiokafka's ``end_offsets`` |
+| ``_drain_messages`` | faust Consumer (method) | overridden: fastpath.py's delivery loop |
+| ``_commit_every`` | faust Consumer | fastpath.py: ``broker_commit_every`` |
+| ``_n_acked`` | faust Consumer | fastpath.py: acknowledgements since the last ``commit_every`` |
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
     (FaustConsumer, "_commit_handler"),
     (AIOKafkaConsumerThread, "_ensure_consumer"),
     (TransactionManager, "is_in_transaction"),  # public, on the private object above
+    (FaustConsumer, "_drain_messages"),
+    (FaustConsumer, "_commit_every"),
+    (FaustConsumer, "_n_acked"),
 )
 
 
@@ -87,10 +93,27 @@ def gap_trees(consumer: FaustConsumer) -> MutableMapping[TP, Any]:
     return trees
 
 
-def read_offsets(consumer: FaustConsumer) -> Mapping[TP, int | None]:
-    """The last offset Faust's fetch loop read, per partition."""
-    offsets: Mapping[TP, int | None] = consumer._read_offset
+def read_offsets(consumer: FaustConsumer) -> MutableMapping[TP, int | None]:
+    """The last offset Faust's fetch loop read, per partition (a defaultdict: None if unread)."""
+    offsets: MutableMapping[TP, int | None] = consumer._read_offset
     return offsets
+
+
+def commit_every(consumer: FaustConsumer) -> int | None:
+    """``broker_commit_every`` as Faust's fetch loop reads it: commit after that many acks."""
+    every: int | None = consumer._commit_every
+    return every
+
+
+def acked_since_commit(consumer: FaustConsumer) -> int:
+    """Acknowledgements counted since the fetch loop last committed for ``commit_every``."""
+    count: int = consumer._n_acked
+    return count
+
+
+def reset_acked_since_commit(consumer: FaustConsumer) -> None:
+    """The fetch loop commits for ``commit_every``: count again from zero (as Faust does)."""
+    consumer._n_acked = 0
 
 
 def gaps(consumer: FaustConsumer, tp: TP) -> list[tuple[int, int]]:
