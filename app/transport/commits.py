@@ -1,13 +1,13 @@
 """How the worker commits: its transactions at once, on a timer that never piles commits up.
 
-Under exactly_once a commit is one Kafka transaction per partition group (Faust's
-``{app}-{group}-{partition}`` transactional ids, a dozen or more in the pipeline), and each costs
-two broker round trips (the offsets, then the commit markers). Faust commits them one after the
-other (faust/transport/drivers/aiokafka.py ``Producer.commit_transactions``), so a commit takes
-their sum; the transactions are independent of one another (each holds its own partition's
-outputs and offsets), so ``commit_concurrently`` commits them all at once, each under Faust's own
-lock for its transactional id, as every send into it is. A commit then takes about its slowest
-transaction.
+Under exactly_once a commit is one Kafka transaction per partition of each topic group (Faust's
+``{app}-{group}-{partition}`` transactional ids: five in the pipeline with four partitions, 13
+with twelve), and each costs two broker round trips (the offsets, then the commit markers).
+Faust commits them one after the other (faust/transport/drivers/aiokafka.py
+``Producer.commit_transactions``), so a commit takes their sum; the transactions are independent
+of one another (each holds its own partition's outputs and offsets), so ``commit_concurrently``
+commits them all at once, each under Faust's own lock for its transactional id, as every send
+into it is. A commit then takes about its slowest transaction.
 
 Faust's commit timer (faust/transport/consumer.py ``Consumer._commit_handler``) starts a commit
 every ``broker_commit_interval`` from the start of the previous one; a commit longer than the
