@@ -10,7 +10,8 @@ The fixes live in Faust's own extension point, its transport:
 - ``drivers``: the Consumer, Producer and Transport subclasses that Faust builds, which call them;
 - ``private``: every private name of faust-streaming and aiokafka still read, in one place;
 - ``versions``: exactly_once refuses other versions than the pinned ones;
-- ``watchdog``: a worker whose commits stopped halts with one line.
+- ``watchdog``: a worker whose commits stopped halts with one line;
+- ``fastpath``: under at_least_once, a delivery loop with fewer tasks per record than Faust's.
 
 An app uses it by its broker URL scheme: ``transport_url("kafka://host:9092")`` is
 ``katakafka://host:9092`` (registered under the ``faust.transports`` entry points in
