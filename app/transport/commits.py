@@ -9,12 +9,12 @@ of one another (each holds its own partition's outputs and offsets), so ``commit
 commits them all at once, each under Faust's own lock for its transactional id, as every send
 into it is. A commit then takes about its slowest transaction.
 
-Faust's commit timer (faust/transport/consumer.py ``Consumer._commit_handler``) starts a commit
-every ``broker_commit_interval`` from the start of the previous one; a commit longer than the
-interval is followed at once by the next ("Timer commit is overlapping"), the commit barrier
-holds the streams nearly all the time, and the worker falls behind its input. ``paced_commits``
-waits ``next_commit_delay`` after each commit instead: the rest of the interval, and never less
-than the commit itself took, so the streams run at least half of the time whatever a commit costs.
+Faust's commit timer (faust/transport/consumer.py ``Consumer._commit_handler``, mode's
+``itertimer``) waits ``broker_commit_interval`` after each commit whatever the commit took; with
+commits longer than the interval ("Timer commit is overlapping") the commit barrier holds the
+streams most of the time and the worker falls behind its input. ``paced_commits`` waits
+``next_commit_delay`` after each commit instead: the rest of the interval, and never less than
+the commit itself took, so the streams run at least half of the time whatever a commit costs.
 """
 
 from __future__ import annotations

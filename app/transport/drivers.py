@@ -141,7 +141,8 @@ class Consumer(FastDrain, faust_aiokafka.Consumer):
     @override
     @Service.task
     async def _commit_handler(self) -> None:
-        # Faust's timer starts the next commit at once when one outlasted the interval.
+        # Faust's timer waits the interval whatever the commit took: commits longer than the
+        # interval would hold the streams behind the barrier most of the time.
         await paced_commits(self.commit, self.commit_interval, self.sleep, lambda: self.should_stop)
 
     @override
