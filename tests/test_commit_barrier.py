@@ -12,7 +12,7 @@ away in turn, and tests/test_integrity.py proves the tests notice. The crash tes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import faust
@@ -57,20 +57,31 @@ def message(topic: str, partition: int, offset: int) -> Message:
     return Message(topic, partition, offset, 0.0, 0, [], None, b"", None, tp=TP(topic, partition))
 
 
+async def nothing(*args: Any) -> None:
+    return None
+
+
+def transport_consumer(
+    app: faust.App,
+    *,
+    callback: Callable[[Message], Awaitable[None]] = nothing,
+    on_revoked: Callable[[set[TP]], Awaitable[None]] = nothing,
+) -> Consumer:
+    """The consumer the app's transport builds (ours, drivers.Consumer), with these callbacks."""
+    consumer = app.transport.create_consumer(
+        callback=callback, on_partitions_revoked=on_revoked, on_partitions_assigned=nothing
+    )
+    assert isinstance(consumer, Consumer), f"the transport built {type(consumer)}"
+    return consumer
+
+
 def consumer_of(app: faust.App, delivered: list[Message]) -> Consumer:
     """The app's transport's consumer, with a callback that records what reaches the streams."""
 
     async def deliver(record: Message) -> None:
         delivered.append(record)
 
-    async def nothing(*args: Any) -> None:
-        return None
-
-    consumer = app.transport.create_consumer(
-        callback=deliver, on_partitions_revoked=nothing, on_partitions_assigned=nothing
-    )
-    assert isinstance(consumer, Consumer), f"the transport built {type(consumer)}"
-    return consumer
+    return transport_consumer(app, callback=deliver)
 
 
 def after_a_rebalance(app: faust.App) -> faust.App:

@@ -20,6 +20,7 @@ from app.config import COMMIT_INTERVALS, Settings
 from app.transport import drivers, transport_url
 from app.transport.commits import next_commit_delay, paced_commits
 from app.transport.drivers import Consumer
+from tests.test_commit_barrier import transport_consumer
 
 
 @pytest.mark.parametrize(
@@ -98,14 +99,7 @@ def exactly_once_consumer() -> Consumer:
     )
     app.finalize()
 
-    async def nothing(*args: Any) -> None:
-        return None
-
-    consumer = app.transport.create_consumer(
-        callback=nothing, on_partitions_revoked=nothing, on_partitions_assigned=nothing
-    )
-    assert isinstance(consumer, Consumer), f"the transport built {type(consumer)}"
-    return consumer
+    return transport_consumer(app)
 
 
 async def test_the_consumers_commit_timer_is_the_paced_one(monkeypatch: pytest.MonkeyPatch) -> None:

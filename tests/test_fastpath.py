@@ -20,6 +20,7 @@ from mode import Service
 
 from app.transport import private, transport_url
 from app.transport.drivers import Consumer
+from tests.test_commit_barrier import transport_consumer
 
 TOPIC = "fast-sensor-readings"
 
@@ -38,14 +39,7 @@ def new_consumer(guarantee: str) -> Consumer:
     app.on_rebalance_start()  # past the first rebalance: deliveries are not held (race 5)
     app.on_rebalance_end()
 
-    async def nothing(*args: Any) -> None:
-        return None
-
-    consumer = app.transport.create_consumer(
-        callback=nothing, on_partitions_revoked=nothing, on_partitions_assigned=nothing
-    )
-    assert isinstance(consumer, Consumer), f"the transport built {type(consumer)}"
-    return consumer
+    return transport_consumer(app)
 
 
 class Broker:

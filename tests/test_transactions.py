@@ -24,7 +24,7 @@ from app.transport import private
 from app.transport.drivers import Consumer
 from app.transport.rebalance import DrainBeforeRevoke
 from app.transport.transactions import TransactionManager
-from tests.test_commit_barrier import after_a_rebalance, message, new_app
+from tests.test_commit_barrier import after_a_rebalance, message, new_app, transport_consumer
 
 READINGS = TP("t-sensor-readings", 3)
 STATUS = TP("t-status-repartition", 9)  # a group_by's destination: another worker's partition
@@ -32,15 +32,7 @@ STATUS = TP("t-status-repartition", 9)  # a group_by's destination: another work
 
 def consumer_with(app: faust.App, on_revoked: Callable[[set[TP]], Awaitable[None]]) -> Consumer:
     """The app's transport's consumer, ``on_revoked`` standing in for the app's handler."""
-
-    async def nothing(*args: Any) -> None:
-        return None
-
-    consumer = app.transport.create_consumer(
-        callback=nothing, on_partitions_revoked=on_revoked, on_partitions_assigned=nothing
-    )
-    assert isinstance(consumer, Consumer), f"the transport built {type(consumer)}"
-    return consumer
+    return transport_consumer(app, on_revoked=on_revoked)
 
 
 def manager_of(app: faust.App, monkeypatch: pytest.MonkeyPatch) -> TransactionManager:
