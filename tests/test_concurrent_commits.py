@@ -11,6 +11,7 @@ commit, one transaction after the other.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -112,8 +113,9 @@ async def open_transactions(isolation: KafkaIsolation) -> AsyncIterator[Commits]
 
 
 async def test_the_transactions_of_a_commit_are_in_their_commit_together_and_all_land(
-    kafka_isolation: KafkaIsolation,
+    kafka_isolation: KafkaIsolation, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="faust.transport.drivers.aiokafka")
     async with open_transactions(kafka_isolation) as commits:
         # Each commit waits until every one has started: a sequential loop never gets past
         # the first (the guard below ends it).
@@ -130,6 +132,15 @@ async def test_the_transactions_of_a_commit_are_in_their_commit_together_and_all
 
         assert sorted(commits.committed) == sorted(commits.tids)
         keys, offsets = await commits.landed(TRANSACTIONS)
+    logged = sorted(
+        record.getMessage().removeprefix("Done committing transaction ")
+        for record in caplog.records
+        if record.getMessage().startswith("Done committing transaction ")
+    )
+    assert logged == sorted(commits.tids), (
+        f"the concurrent commit logged 'Done committing transaction' for {logged}; expected "
+        f"Faust's line for each of {sorted(commits.tids)} (task 5.1 teaches learners to find it)"
+    )
     assert keys == sorted(commits.tids), "an output of a committed transaction is not visible"
     assert offsets == {p: 10 + p for p in range(TRANSACTIONS)}
 

@@ -25,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 
 from faust.transport.drivers.aiokafka import Producer as FaustProducer
+from faust.transport.drivers.aiokafka import logger as faust_driver_logger
 from faust.types import TP
 
 from app.transport import private
@@ -55,6 +56,9 @@ async def commit_concurrently(
                 return
             await transactional.send_offsets_to_transaction(offsets, group_id)
             await transactional.commit_transaction()
+            # Faust's own line, from Faust's logger: task 5.1 sends the learner to find it in
+            # Faust's source, and a worker at -l debug shows it (katas/phase5/test_worker.py).
+            faust_driver_logger.debug(f"Done committing transaction {transactional_id}")
             if start_new_transaction:
                 await transactional.begin_transaction()
 
