@@ -285,6 +285,35 @@ async def test_race6_a_gap_in_the_offsets_does_not_hold_back_the_commit(guarante
     )
 
 
+# --- race 9: no gap after offset 0 ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+async def test_race9_a_gap_right_after_offset_0_does_not_hold_back_the_commit(
+    guarantee: str,
+) -> None:
+    app = after_a_rebalance(new_app(guarantee))
+    app.topics.acks_enabled_for = lambda topic: True  # as once an agent subscribes to it
+    streams = Streams(app)
+    consumer: Any = streams.consumer
+    # Offset 1 is a transaction marker: the fetch loop reads 0, then 2 and 3. Both loops (Faust's
+    # and fastpath.py's) hand each record to ``deliver``, then note it as read.
+    for offset in (0, 2, 3):
+        record = message(READINGS.topic, 0, offset)
+        await consumer.deliver(record)
+        private.read_offsets(consumer)[READINGS] = offset
+        consumer.track_message(record)
+        consumer.ack(record)
+    assert [record.offset for record in streams.records] == [0, 2, 3]
+    offset = consumer._new_offset(READINGS)
+    assert offset == 4, (
+        f"with 0, 2 and 3 acknowledged and 1 a transaction marker, Faust would commit offset "
+        f"{offset}; expected 4. Faust 0.15.3 records no gap after offset 0 (its fetch loop "
+        "tests the last offset read for truth), so it commits 1 while the table writes of 2 "
+        "and 3 commit with it: a crash before the next commit processes them again (race 9)"
+    )
+
+
 # --- race 8: a recovery that finds nothing to recover ------------------------------------------
 
 
