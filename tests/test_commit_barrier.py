@@ -30,7 +30,7 @@ from app.transport.races import (
     Race8RecoveryHighwater,
     TakeoverSeek,
 )
-from app.transport.watchdog import COMMIT_TIMEOUT_S, Watchdog
+from app.transport.watchdog import COMMIT_TIMEOUT_S, LEFT_BEHIND, Watchdog
 
 READINGS = TP("t-sensor-readings", 0)
 
@@ -311,6 +311,39 @@ async def test_race9_a_gap_right_after_offset_0_does_not_hold_back_the_commit(
         f"{offset}; expected 4. Faust 0.15.3 records no gap after offset 0 (its fetch loop "
         "tests the last offset read for truth), so it commits 1 while the table writes of 2 "
         "and 3 commit with it: a crash before the next commit processes them again (race 9)"
+    )
+
+
+async def test_a_drained_commit_that_leaves_acknowledged_records_out_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = after_a_rebalance(new_app())
+    consumer: Any = Streams(app).consumer
+    monkeypatch.setattr(type(consumer), "assignment", lambda self: {READINGS})
+    monkeypatch.setattr(app.assignor, "group_for_topic", lambda topic: 0)  # no rebalance ran
+    committed: list[Mapping[str, Mapping[TP, int]]] = []
+
+    async def commit_transactions(
+        offsets: Mapping[str, Mapping[TP, int]], *args: Any, **kw: Any
+    ) -> None:
+        committed.append(offsets)  # the broker's part is not this test's business
+
+    monkeypatch.setattr(app.producer, "commit_transactions", commit_transactions)
+    # Race 9's hole: 0, 2 and 3 acknowledged, no gap for 1. Faust commits 1 and leaves 2 and 3.
+    consumer._acked[READINGS] = [0, 2, 3]
+    consumer._acked_index[READINGS] = {0, 2, 3}
+    await consumer.force_commit()
+    warnings = [r.getMessage() for r in caplog.records if LEFT_BEHIND in r.getMessage()]
+    assert len(warnings) == 1 and "t-sensor-readings[0] committed 1" in warnings[0], (
+        f"the commit left offsets 2 and 3 out and the worker logged {warnings}; expected one "
+        f"warning starting {LEFT_BEHIND!r} that names t-sensor-readings[0] committed 1: the "
+        "crash test fails on that line, so a hole in Faust's books shows without a crash"
+    )
+    assert committed == [{"barrier-exactly_once-0-0": {READINGS: 1}}], committed
+    caplog.clear()
+    await consumer.force_commit()  # the books are whole again: 2 and 3 commit now
+    assert not [r for r in caplog.records if LEFT_BEHIND in r.getMessage()], (
+        "a commit that committed every acknowledged record was reported as leaving some out"
     )
 
 

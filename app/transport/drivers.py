@@ -66,7 +66,7 @@ from app.transport.races import (
 )
 from app.transport.rebalance import DrainBeforeRevoke, RevokedBooks
 from app.transport.transactions import TransactionManager
-from app.transport.watchdog import COMMIT_TIMEOUT_S, STUCK_COMMIT, Watchdog
+from app.transport.watchdog import COMMIT_TIMEOUT_S, LEFT_BEHIND, STUCK_COMMIT, Watchdog
 
 WATCHDOG_INTERVAL_S = 5.0
 GC_EVERY_S = 1.0
@@ -197,6 +197,7 @@ class Consumer(FastDrain, faust_aiokafka.Consumer):
     async def _commit_drained(
         self, topics: TPorTopicSet | None, start_new_transaction: bool
     ) -> bool:
+        drained = False
         if start_new_transaction:
             drained = await self.race1.drain(self.pending, self.interrupted, self.unacked_records)
             if not drained and self.interrupted():
@@ -225,6 +226,10 @@ class Consumer(FastDrain, faust_aiokafka.Consumer):
                 start_new_transaction,
             )
             producer.committed_ids.clear()
+        if drained:  # every delivered record was acknowledged: all of them are committed now
+            behind = self.watchdog.left_behind(self)
+            if behind:
+                logger.warning("%s: %s", LEFT_BEHIND, "; ".join(behind))
         return committed
 
     async def _abort_open_transactions(self) -> None:
