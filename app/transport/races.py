@@ -264,19 +264,29 @@ class Race7CommitTimerTransactions:
         is_open: Callable[[TransactionalProducer], bool],
         start_new_transaction: bool,
     ) -> list[str]:
-        """Commit the open transactions not in ``committed``; return their ids."""
-        done: list[str] = []
-        for transactional_id, producer in list(producers.items()):
-            if transactional_id in committed:
-                continue
+        """Commit the open transactions not in ``committed``, all at once (each under its own
+        lock, as app/transport/commits.py commits Faust's); return their ids. Every one is
+        attempted; the first failure is raised once all have ended."""
+
+        async def commit_one(transactional_id: str, producer: TransactionalProducer) -> bool:
             async with lock(transactional_id):
                 if not is_open(producer):
-                    continue
+                    return False
                 await producer.commit_transaction()
                 if start_new_transaction:
                     await producer.begin_transaction()
-            done.append(transactional_id)
-        return done
+            return True
+
+        rest = [
+            (tid, producer) for tid, producer in list(producers.items()) if tid not in committed
+        ]
+        outcomes = await asyncio.gather(
+            *(commit_one(tid, producer) for tid, producer in rest), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return [tid for (tid, _), outcome in zip(rest, outcomes, strict=True) if outcome is True]
 
 
 class CleanShutdown:

@@ -71,12 +71,11 @@ class Watchdog:
         acknowledged records it did not commit. Their outputs are in the transaction it just
         committed, their offsets are not: a hole in Faust's books (race 9 was one), and a
         crash now would process them again. Empty when all is well."""
+        holding = [tp for tp, acked in list(private.acked_offsets(consumer).items()) if acked]
+        if not holding:
+            return []  # the usual answer, without asking the consumer thread for its assignment
         assigned = consumer.assignment()
-        return [
-            describe(consumer, tp)
-            for tp, acked in list(private.acked_offsets(consumer).items())
-            if acked and tp in assigned
-        ]
+        return [describe(consumer, tp) for tp in holding if tp in assigned]
 
     def stuck_partitions(self, consumer: Consumer) -> list[str]:
         """Partitions with acknowledged events whose committed offset has not moved for long."""
