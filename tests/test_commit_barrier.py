@@ -30,7 +30,7 @@ from app.transport.races import (
     Race8RecoveryHighwater,
     TakeoverSeek,
 )
-from app.transport.watchdog import COMMIT_TIMEOUT_S, Watchdog
+from app.transport.watchdog import COMMIT_TIMEOUT_S, LEFT_BEHIND, Watchdog
 
 READINGS = TP("t-sensor-readings", 0)
 
@@ -282,6 +282,68 @@ async def test_race6_a_gap_in_the_offsets_does_not_hold_back_the_commit(guarante
         "Faust 0.15.3 alone commits 1263: the gap it records includes 1262, the duplicate "
         "ends its run of consecutive offsets, and a crash before the next commit processes "
         "1263..1522 again although their table writes are committed (race 6)"
+    )
+
+
+# --- race 9: no gap after offset 0 ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+async def test_race9_a_gap_right_after_offset_0_does_not_hold_back_the_commit(
+    guarantee: str,
+) -> None:
+    app = after_a_rebalance(new_app(guarantee))
+    app.topics.acks_enabled_for = lambda topic: True  # as once an agent subscribes to it
+    streams = Streams(app)
+    consumer: Any = streams.consumer
+    # Offset 1 is a transaction marker: the fetch loop reads 0, then 2 and 3. Both loops (Faust's
+    # and fastpath.py's) hand each record to ``deliver``, then note it as read.
+    for offset in (0, 2, 3):
+        record = message(READINGS.topic, 0, offset)
+        await consumer.deliver(record)
+        private.read_offsets(consumer)[READINGS] = offset
+        consumer.track_message(record)
+        consumer.ack(record)
+    assert [record.offset for record in streams.records] == [0, 2, 3]
+    offset = consumer._new_offset(READINGS)
+    assert offset == 4, (
+        f"with 0, 2 and 3 acknowledged and 1 a transaction marker, Faust would commit offset "
+        f"{offset}; expected 4. Faust 0.15.3 records no gap after offset 0 (its fetch loop "
+        "tests the last offset read for truth), so it commits 1 while the table writes of 2 "
+        "and 3 commit with it: a crash before the next commit processes them again (race 9)"
+    )
+
+
+async def test_a_drained_commit_that_leaves_acknowledged_records_out_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = after_a_rebalance(new_app())
+    consumer: Any = Streams(app).consumer
+    monkeypatch.setattr(type(consumer), "assignment", lambda self: {READINGS})
+    monkeypatch.setattr(app.assignor, "group_for_topic", lambda topic: 0)  # no rebalance ran
+    committed: list[Mapping[str, Mapping[TP, int]]] = []
+
+    async def commit_transactions(
+        offsets: Mapping[str, Mapping[TP, int]], *args: Any, **kw: Any
+    ) -> None:
+        committed.append(offsets)  # the broker's part is not this test's business
+
+    monkeypatch.setattr(app.producer, "commit_transactions", commit_transactions)
+    # Race 9's hole: 0, 2 and 3 acknowledged, no gap for 1. Faust commits 1 and leaves 2 and 3.
+    consumer._acked[READINGS] = [0, 2, 3]
+    consumer._acked_index[READINGS] = {0, 2, 3}
+    await consumer.force_commit()
+    warnings = [r.getMessage() for r in caplog.records if LEFT_BEHIND in r.getMessage()]
+    assert len(warnings) == 1 and "t-sensor-readings[0] committed 1" in warnings[0], (
+        f"the commit left offsets 2 and 3 out and the worker logged {warnings}; expected one "
+        f"warning starting {LEFT_BEHIND!r} that names t-sensor-readings[0] committed 1: the "
+        "crash test fails on that line, so a hole in Faust's books shows without a crash"
+    )
+    assert committed == [{"barrier-exactly_once-0-0": {READINGS: 1}}], committed
+    caplog.clear()
+    await consumer.force_commit()  # the books are whole again: 2 and 3 commit now
+    assert not [r for r in caplog.records if LEFT_BEHIND in r.getMessage()], (
+        "a commit that committed every acknowledged record was reported as leaving some out"
     )
 
 

@@ -12,7 +12,9 @@ computed from the input:
 - exactly_once: nothing lost and nothing duplicated in enriched-readings, sensor-dead-letter and
   window-aggregates, every window's count exact, and the recovered per-sensor counts that
   /status/ serves equal the true counts; and no worker halts or needs a supervisor's restart
-  (the watchdog's halt, a stall): the races are closed, so either is a failure.
+  (the watchdog's halt, a stall): the races are closed, so either is a failure; and no commit
+  made with the streams drained left an acknowledged record out (the watchdog's audit): a hole
+  in the books fails the test even when no kill landed in it.
 - both: a worker stopped by SIGTERM exits by itself, with no traceback and no error while
   stopping in its log (the seconds it took are printed, never asserted).
 
@@ -53,7 +55,7 @@ from aiokafka import AIOKafkaProducer
 
 from app.config import ErrorCode, Settings
 from app.producer import KIND_HEADER, SEEDED_START_TIME, VALID, generate_events
-from app.transport.watchdog import STUCK_COMMIT
+from app.transport.watchdog import LEFT_BEHIND, STUCK_COMMIT
 from kata_engine.pytest_plugin import KafkaIsolation
 from kata_engine.worker import (
     Record,
@@ -165,6 +167,13 @@ def test_exactly_once_loses_and_duplicates_nothing_across_sigkills_and_sigterms(
     )
     print_table(outcome)
     assert_clean_stops(outcome)
+    behind = left_behind(tmp_path)
+    assert not behind, (
+        f"a commit made with every delivered record acknowledged left some of them out, "
+        f"{len(behind)} times; the first: {behind[0] if behind else ''}. Their outputs were "
+        "committed without their offsets: a crash right after would process them again "
+        "(app/transport/watchdog.py, LEFT_BEHIND)"
+    )
     assert not any(outcome.lost.values()), f"exactly_once lost outcomes: {outcome.lost}"
     assert not any(outcome.duplicated.values()), (
         f"exactly_once duplicated outcomes {outcome.duplicated} (per kill: "
@@ -358,6 +367,16 @@ def wait_for_every_commit(servers: str, group: str, topic: str, worker: Worker) 
             + worker.log_tail()
         )
         time.sleep(0.2)
+
+
+def left_behind(tmp_path: Path) -> list[str]:
+    """The audit's warnings (app/transport/watchdog.py) in the logs of every worker of the run."""
+    return [
+        line
+        for log in sorted(tmp_path.glob("*/worker.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if LEFT_BEHIND in line
+    ]
 
 
 def halted_on_a_stuck_commit(worker: Worker) -> bool:

@@ -1,6 +1,6 @@
 """The Kafka transport of this service: Faust's aiokafka driver with its races fixed (provided).
 
-Faust 0.15.3 loses, duplicates or stalls in eight races around its commits and its recovery, at a
+Faust 0.15.3 loses, duplicates or stalls in nine races around its commits and its recovery, at a
 takeover and at a stop; this project's crash test found them (tests/test_crash_exactly_once.py,
 the phase 5 README).
 The fixes live in Faust's own extension point, its transport:

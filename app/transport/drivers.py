@@ -12,7 +12,7 @@ What each override does, and under which guarantee:
 
 | Override | Race | Guarantee (EOS: exactly_once) |
 |---|---|---|
-| ``Consumer.__init__``: the callback goes through ``deliver`` | 1, 3, 4, 5 | both (1: EOS) |
+| ``Consumer.__init__``: the callback goes through ``deliver`` | 1, 3, 4, 5, 9 | both (1: EOS) |
 | ``Consumer.force_commit``: drain, flush, commit, commit the rest | 1, 2, 7 | exactly_once |
 | ``Consumer.seek_to_committed``: stable offsets, rewind the uncommitted | 3, takeover | both |
 | ``Consumer.seek``, ``on_partitions_revoked``: forget what was delivered | 3, 4 | both |
@@ -61,11 +61,12 @@ from app.transport.races import (
     Race6GapWithoutNextRecord,
     Race7CommitTimerTransactions,
     Race8RecoveryHighwater,
+    Race9GapAfterOffsetZero,
     TakeoverSeek,
 )
 from app.transport.rebalance import DrainBeforeRevoke, RevokedBooks
 from app.transport.transactions import TransactionManager
-from app.transport.watchdog import COMMIT_TIMEOUT_S, STUCK_COMMIT, Watchdog
+from app.transport.watchdog import COMMIT_TIMEOUT_S, LEFT_BEHIND, STUCK_COMMIT, Watchdog
 
 WATCHDOG_INTERVAL_S = 5.0
 GC_EVERY_S = 1.0
@@ -90,6 +91,7 @@ class Consumer(FastDrain, faust_aiokafka.Consumer):
         self.race5 = Race5HoldDuringRebalance()
         self.race6 = Race6GapWithoutNextRecord()
         self.race7 = Race7CommitTimerTransactions()
+        self.race9 = Race9GapAfterOffsetZero()
         self.takeover = TakeoverSeek()
         self.shutdown = CleanShutdown()
         self.watchdog = Watchdog()
@@ -130,6 +132,10 @@ class Consumer(FastDrain, faust_aiokafka.Consumer):
             await self.race1.admit()
         if not (self.race3.admit(tp, message.offset) and self.race4.admit(tp, message.offset)):
             return
+        # Both fetch loops call this before they note the record as read: the last read is here.
+        missed = self.race9.missed_gap(private.read_offsets(self).get(tp), message.offset)
+        if missed is not None and self.app.topics.acks_enabled_for(tp.topic):
+            await self._add_gap(tp, *missed)
         self.race1.delivering += 1
         try:
             await self._deliver(message)
@@ -191,6 +197,7 @@ class Consumer(FastDrain, faust_aiokafka.Consumer):
     async def _commit_drained(
         self, topics: TPorTopicSet | None, start_new_transaction: bool
     ) -> bool:
+        drained = False
         if start_new_transaction:
             drained = await self.race1.drain(self.pending, self.interrupted, self.unacked_records)
             if not drained and self.interrupted():
@@ -219,6 +226,10 @@ class Consumer(FastDrain, faust_aiokafka.Consumer):
                 start_new_transaction,
             )
             producer.committed_ids.clear()
+        if drained:  # every delivered record was acknowledged: all of them are committed now
+            behind = self.watchdog.left_behind(self)
+            if behind:
+                logger.warning("%s: %s", LEFT_BEHIND, "; ".join(behind))
         return committed
 
     async def _abort_open_transactions(self) -> None:

@@ -23,7 +23,7 @@ class BarrierMutant:
     """The transport with one race's fix removed, and the tests that must catch it."""
 
     name: str
-    race: str  # "1".."8", "takeover", "final commit", "shutdown", "revocation"
+    race: str  # "1".."9", "takeover", "final commit", "shutdown", "revocation"
     description: str
     apply: Callable[[], None]
     caught_by: tuple[str, ...]
@@ -104,6 +104,12 @@ def _race8() -> None:
     from app.transport.races import Race8RecoveryHighwater
 
     _replace(Race8RecoveryHighwater, "unknown", lambda self, highwaters, partitions: [])
+
+
+def _race9() -> None:
+    from app.transport.races import Race9GapAfterOffsetZero
+
+    _replace(Race9GapAfterOffsetZero, "missed_gap", lambda self, last_read, offset: None)
 
 
 def _final_commit_begins_again() -> None:
@@ -245,6 +251,20 @@ BARRIER_MUTANTS = [
         "an unknown highwater is left to Faust, which reads it as -1",
         _race8,
         (_name("test_race8_highwaters_aiokafka_has_not_seen_are_asked_of_the_broker"),),
+    ),
+    BarrierMutant(
+        "barrier-race9-no-gap-after-zero",
+        "9",
+        "no gap is recorded after the record at offset 0, as in Faust",
+        _race9,
+        (
+            _name(
+                "test_race9_a_gap_right_after_offset_0_does_not_hold_back_the_commit[exactly_once]"
+            ),
+            _name(
+                "test_race9_a_gap_right_after_offset_0_does_not_hold_back_the_commit[at_least_once]"
+            ),
+        ),
     ),
     BarrierMutant(
         "barrier-final-commit-begins-again",
