@@ -290,10 +290,11 @@ async def test_race6_a_gap_in_the_offsets_does_not_hold_back_the_commit(guarante
 
 @pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
 async def test_race9_a_gap_right_after_offset_0_does_not_hold_back_the_commit(
-    guarantee: str,
+    guarantee: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = after_a_rebalance(new_app(guarantee))
-    app.topics.acks_enabled_for = lambda topic: True  # as once an agent subscribes to it
+    # As once an agent subscribes to the topic (the conductor fills this in at start-up).
+    monkeypatch.setattr(app.topics, "acks_enabled_for", lambda topic: True)
     streams = Streams(app)
     consumer: Any = streams.consumer
     # Offset 1 is a transaction marker: the fetch loop reads 0, then 2 and 3. Both loops (Faust's
