@@ -22,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import cast
 
 from faust.transport.drivers.aiokafka import Producer as FaustProducer
 from faust.transport.drivers.aiokafka import logger as faust_driver_logger
@@ -62,13 +63,17 @@ async def commit_concurrently(
             if start_new_transaction:
                 await transactional.begin_transaction()
 
-    outcomes = await asyncio.gather(
-        *(commit_one(tid, offsets) for tid, offsets in tid_to_offset_map.items()),
-        return_exceptions=True,
-    )
+    await all_attempted(commit_one(tid, offsets) for tid, offsets in tid_to_offset_map.items())
+
+
+async def all_attempted[T](awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """Await all of ``awaitables`` at once; their results in order, or, once every one has
+    ended, the first failure raised (none is cut short by another's failure)."""
+    outcomes = await asyncio.gather(*awaitables, return_exceptions=True)
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
+    return cast(list[T], outcomes)
 
 
 def next_commit_delay(interval: float, took: float) -> float:

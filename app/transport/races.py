@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 from faust.types import TP
 
+from app.transport.commits import all_attempted
 from app.transport.private import TransactionalProducer
 
 logger = logging.getLogger(__name__)
@@ -280,12 +281,7 @@ class Race7CommitTimerTransactions:
         rest = [
             (tid, producer) for tid, producer in list(producers.items()) if tid not in committed
         ]
-        outcomes = await asyncio.gather(
-            *(commit_one(tid, producer) for tid, producer in rest), return_exceptions=True
-        )
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        outcomes = await all_attempted(commit_one(tid, producer) for tid, producer in rest)
         return [tid for (tid, _), outcome in zip(rest, outcomes, strict=True) if outcome is True]
 
 
