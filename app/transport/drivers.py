@@ -12,7 +12,7 @@ What each override does, and under which guarantee:
 
 | Override | Race | Guarantee (EOS: exactly_once) |
 |---|---|---|
-| ``Consumer.__init__``: the callback goes through ``deliver`` | 1, 3, 4, 5, 9 | both (1: EOS) |
+| ``Consumer.__init__``: the callback goes through ``deliver`` | 1, 3, 4, 5, 9, 10 | both (1: EOS) |
 | ``Consumer.force_commit``: drain, flush, commit, commit the rest | 1, 2, 7 | exactly_once |
 | ``Consumer.seek_to_committed``: stable offsets, rewind the uncommitted | 3, takeover | both |
 | ``Consumer.seek``, ``on_partitions_revoked``: forget what was delivered | 3, 4 | both |
@@ -62,6 +62,7 @@ from app.transport.races import (
     Race7CommitTimerTransactions,
     Race8RecoveryHighwater,
     Race9GapAfterOffsetZero,
+    Race10HeldAcrossTheSeek,
     TakeoverSeek,
 )
 from app.transport.rebalance import DrainBeforeRevoke, RevokedBooks
@@ -92,6 +93,7 @@ class Consumer(FastDrain, faust_aiokafka.Consumer):
         self.race6 = Race6GapWithoutNextRecord()
         self.race7 = Race7CommitTimerTransactions()
         self.race9 = Race9GapAfterOffsetZero()
+        self.race10 = Race10HeldAcrossTheSeek()
         self.takeover = TakeoverSeek()
         self.shutdown = CleanShutdown()
         self.watchdog = Watchdog()
@@ -130,10 +132,17 @@ class Consumer(FastDrain, faust_aiokafka.Consumer):
         if self.in_transaction and not changelog and not self.race1.is_open():
             # Changelog records are never part of a commit: a recovery must not wait for one.
             await self.race1.admit()
+        first_since_seek = self.race4.first_since_seek(tp)
         if not (self.race3.admit(tp, message.offset) and self.race4.admit(tp, message.offset)):
             return
         # Both fetch loops call this before they note the record as read: the last read is here.
         missed = self.race9.missed_gap(private.read_offsets(self).get(tp), message.offset)
+        if first_since_seek and missed is None:
+            missed = self.race10.missed_gap(
+                private.committed_offsets(self).get(tp),
+                private.acked_index(self).get(tp) or (),
+                message.offset,
+            )
         if missed is not None and self.app.topics.acks_enabled_for(tp.topic):
             await self._add_gap(tp, *missed)
         self.race1.delivering += 1
