@@ -24,9 +24,10 @@ workers scaled 1 -> 3 -> 1):
 An agent that takes a batch of events (phase 2's ``take_events``) sends the batch's outcomes
 while the batch's LAST event is current: under Faust's current event they all went under that
 event's partition. The commit commits each partition's transaction on its own, so a SIGKILL
-between two of them committed the outcomes of another partition's events without those events'
-offsets: duplicates (tests/test_cluster_faults.py, workers scaled 1 -> 3 -> 1, once: 6 readings
-of one sensor twice). Fix: a send inside ``with outputs_of(event):`` goes under ``event``'s
+between two of them commits the outcomes of another partition's events without those events'
+offsets: duplicates. tests/test_cluster_faults.py (workers scaled 1 -> 3 -> 1, two members
+SIGKILLed) once counted 6 readings of one sensor twice, outputs included, with no audit warning:
+this hole's pattern. Fix: a send inside ``with outputs_of(event):`` goes under ``event``'s
 partition; the batched agent (task 2.5) wraps each outcome's send in it.
 """
 
