@@ -20,6 +20,7 @@ What each override does, and under which guarantee:
 | ``Transport.TransactionManager``: the source's transaction, owned producers | revoke | EOS |
 | ``Consumer._add_gap``: the gap without the record after it | 6 | both |
 | ``ConsumerThread.highwaters``: unknown ones asked of the broker | 8 | exactly_once |
+| ``ConsumerThread.topic_partitions``: 0 partitions is unknown yet | start-up | both |
 | ``Consumer.wait_empty``: a bounded wait, the final commit | clean shutdown | both |
 | ``Producer.commit_transactions``: the open ones, all at once | final commit | exactly_once |
 | ``Consumer._commit_handler``: a paced timer (app/transport/commits.py) | commit pile-up | both |
@@ -338,9 +339,23 @@ class Consumer(FastDrain, faust_aiokafka.Consumer):
 
 
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """Faust's aiokafka consumer thread: highwaters the broker knows (race 8)."""
+    """Faust's aiokafka consumer thread: highwaters the broker knows (race 8), and a topic the
+    metadata does not know yet is unknown, not empty."""
 
     race8 = Race8RecoveryHighwater()
+
+    @override
+    def topic_partitions(self, topic: str) -> int | None:
+        """Faust's answer, except None (unknown) where the metadata says 0 partitions.
+
+        Kafka has no topic without partitions: 0 means the broker that answered did not know a
+        topic created a moment before (in a cluster of several brokers). Faust's table check
+        then refused to start an agent ("PartitionsMismatch: ... the changelog topic ... has 0
+        partitions"); its records stayed unacknowledged, the next revocation waited for them,
+        the group dropped the worker and fenced its producer (tests/test_cluster_faults.py,
+        once). Faust skips the check where the answer is None, as it does for a topic missing.
+        """
+        return super().topic_partitions(topic) or None
 
     @override
     async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
