@@ -71,6 +71,8 @@ from faust.exceptions import ProducerSendError
 from faust.types import AgentT, EventT, TopicT
 from faust.types.tuples import TP, RecordMetadata
 
+from app.transport.transactions import source_partition
+
 DEFAULT_TIMEOUT = 5.0  # seconds a put() may take before the test fails
 
 # Agents (by name) whose put timed out in this run: later puts fail at once with this message.
@@ -96,6 +98,9 @@ class SentMessage:
     headers: Any
     partition: int | None
     answered_before: int = 0  # deliveries (of any topic) the broker had answered when queued
+    # The partition whose transaction it goes under in a worker (app/transport/transactions.py,
+    # ``outputs_of``): under exactly_once it commits with that partition's offsets.
+    source: TP | None = None
 
 
 # Decides, per captured message, whether the broker refuses it: an exception, or None to accept.
@@ -155,21 +160,27 @@ class AgentRun:
         records: Iterable[tuple[Any, Any]],
         *,
         partition: int = 0,
+        partitions: Iterable[int] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> list[EventT[Any]]:
         """Deliver ``(value, key)`` records all at once, then wait until each has an outcome.
 
         Unlike ``put``, the agent may take them together (``stream.take_events``): the next
         record is queued before the agent has finished the previous one. Offsets continue from
-        the last put. The agent's own exception, if it raises, is re-raised here.
+        the last put. Every record comes from ``partition``, or from the partition ``partitions``
+        gives it, one per record. The agent's own exception, if it raises, is re-raised here.
         """
         agent_name = str(getattr(self.wrapper, "name", "the agent"))
         if agent_name in _timed_out:
             raise AssertionError(_timed_out[agent_name] + " (failed at once: it did before)")
         wrapper = self.wrapper
         put: list[EventT[Any]] = []
-        for value, key in records:
-            event = await wrapper.put(value, key=key, partition=partition, wait=False)
+        batch = list(records)
+        sources = list(partitions) if partitions is not None else [partition] * len(batch)
+        if len(sources) != len(batch):
+            raise ValueError(f"{len(batch)} records but {len(sources)} partitions")
+        for (value, key), source in zip(batch, sources, strict=True):
+            event = await wrapper.put(value, key=key, partition=source, wait=False)
             put.append(event)
             self.events.append(event)
         target = len(wrapper.results) + len(put)
@@ -309,7 +320,9 @@ def capture_sends(
                 )
                 raise ProducerSendError(f"Error while sending: {error!r}") from error
             delivery: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
-            message = SentMessage(name, key, value, headers, partition, answered[0])
+            message = SentMessage(
+                name, key, value, headers, partition, answered[0], source=source_partition()
+            )
             refusal = refusals.get(name) or (refuse(message) if refuse else None)
             if refusal is not None:
                 answer_later(delivery, refusal, name)

@@ -20,6 +20,7 @@ import pytest
 from aiokafka.errors import IllegalOperation
 from aiokafka.producer.transaction_manager import TransactionManager, TransactionState
 from faust.sensors import Sensor
+from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, ConsumerT, Message
 
 from app.transport import private, transport_url
@@ -312,6 +313,47 @@ async def test_race9_a_gap_right_after_offset_0_does_not_hold_back_the_commit(
         f"{offset}; expected 4. Faust 0.15.3 records no gap after offset 0 (its fetch loop "
         "tests the last offset read for truth), so it commits 1 while the table writes of 2 "
         "and 3 commit with it: a crash before the next commit processes them again (race 9)"
+    )
+
+
+# --- race 10: a record held through the rebalance ------------------------------------------------
+
+
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+async def test_race10_a_record_held_through_the_rebalance_does_not_hold_back_the_commit(
+    guarantee: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = new_app(guarantee)
+    monkeypatch.setattr(app.topics, "acks_enabled_for", lambda topic: True)
+    streams = Streams(app)
+    consumer: Any = streams.consumer
+
+    async def seek_to_committed(self: object) -> Mapping[TP, int]:
+        return {READINGS: 556}  # the broker's answer: offsets 556 and 557 are markers
+
+    monkeypatch.setattr(faust_aiokafka.Consumer, "seek_to_committed", seek_to_committed)
+    app.on_rebalance_start()
+    # During the recovery Faust's fetch loop hands over 558. The revocation dropped its books,
+    # so it recorded no gap before 558; the consumer holds the record (race 5).
+    held = asyncio.create_task(consumer.deliver(message(READINGS.topic, 0, 558)))
+    await asyncio.sleep(0.05)
+    await consumer.perform_seek()  # Faust's seek to the committed offsets ends the rebalance
+    app.on_rebalance_end()
+    await asyncio.wait_for(held, timeout=1)
+    for offset in (558, 559):
+        if offset != 558:
+            await consumer.deliver(message(READINGS.topic, 0, offset))
+        record = streams.records[-1]
+        private.read_offsets(consumer)[READINGS] = offset  # as the fetch loop notes it
+        consumer.track_message(record)
+        consumer.ack(record)
+    assert [record.offset for record in streams.records] == [558, 559]
+    offset = consumer._new_offset(READINGS)
+    assert offset == 560, (
+        f"with 556 committed, 557 a marker and 558..559 acknowledged, Faust would commit offset "
+        f"{offset}; expected 560. Faust 0.15.3 checked 558's gap before the seek, against the "
+        "books the revocation had dropped, so the commit stays at 556 while the table writes "
+        "of 558 and 559 commit: a crash before the next commit processes them again (race 10)"
     )
 
 

@@ -23,7 +23,7 @@ from faust.types import TP
 from app.transport import private
 from app.transport.drivers import Consumer
 from app.transport.rebalance import DrainBeforeRevoke
-from app.transport.transactions import TransactionManager
+from app.transport.transactions import TransactionManager, outputs_of
 from tests.test_commit_barrier import after_a_rebalance, message, new_app, transport_consumer
 
 READINGS = TP("t-sensor-readings", 3)
@@ -74,6 +74,35 @@ async def test_a_send_while_an_event_is_processed_goes_into_its_source_partition
         f"transactional id {app.conf.id}-0-3, the source's: Faust picks the destination's (-0-9), "
         "a partition another worker may own (ProducerFenced), and the output would not commit "
         "with its source's offset"
+    )
+
+
+async def test_a_send_inside_outputs_of_goes_into_that_events_transaction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = new_app()
+    manager = manager_of(app, monkeypatch)
+    monkeypatch.setattr(manager.consumer, "key_partition", lambda topic, key, partition: 9)
+    sent: list[str | None] = []
+
+    async def send(*args: Any, transactional_id: str | None = None) -> None:
+        sent.append(transactional_id)
+
+    monkeypatch.setattr(app.producer, "send", send)
+    # A batch of two events: partition 3's, then partition 5's, which is Faust's current event.
+    first = Event(app, b"sensor-001", b"{}", {}, message(READINGS.topic, 3, 41))
+    last = Event(app, b"sensor-002", b"{}", {}, message(READINGS.topic, 5, 17))
+    token = _current_event.set(weakref.ref(last))
+    try:
+        with outputs_of(first):
+            await manager.send(STATUS.topic, b"ok", b"1", None, None, None)
+        await manager.send(STATUS.topic, b"ok", b"2", None, None, None)
+    finally:
+        _current_event.reset(token)
+    assert sent == [f"{app.conf.id}-0-3", f"{app.conf.id}-0-5"], (
+        f"a send inside outputs_of(partition 3's event) and one outside it, while partition 5's "
+        f"event was current, went under {sent}; expected -0-3, then -0-5: a batch's outcome "
+        "commits with its own event's offset only in its own event's transaction"
     )
 
 

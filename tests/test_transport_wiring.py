@@ -140,3 +140,25 @@ def test_at_least_once_runs_on_other_versions_with_a_warning(
         f"at_least_once on faust-streaming 0.16.0 logged {caplog.records}; expected a warning"
     )
     check_versions("exactly_once", dict(PINNED))  # the pinned versions: nothing to say
+
+
+def test_a_topic_the_metadata_gives_0_partitions_is_unknown_not_empty(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = create_app(Settings())
+    thread = app.consumer._thread  # type: ignore[attr-defined]  # Faust builds ours
+    assert isinstance(thread, drivers.ConsumerThread), f"the transport built {type(thread)}"
+    # Faust's own answer, from aiokafka's metadata: 0 for a topic a broker does not know yet.
+    snapshot = {"just-created-changelog": 0, "sensor-readings": 12}
+    monkeypatch.setattr(
+        faust_aiokafka.AIOKafkaConsumerThread,
+        "topic_partitions",
+        lambda self, topic: snapshot.get(topic),
+    )
+    answers = {topic: thread.topic_partitions(topic) for topic in [*snapshot, "missing"]}
+    assert answers == {"just-created-changelog": None, "sensor-readings": 12, "missing": None}, (
+        f"the consumer answered {answers}; expected None for the topic the metadata gives 0 "
+        "partitions: Kafka has no topic without partitions, so it is unknown yet, and Faust's "
+        "table check (None: skipped) would otherwise stop the table's agent with "
+        "PartitionsMismatch"
+    )

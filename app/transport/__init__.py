@@ -1,6 +1,6 @@
 """The Kafka transport of this service: Faust's aiokafka driver with its races fixed (provided).
 
-Faust 0.15.3 loses, duplicates or stalls in nine races around its commits and its recovery, at a
+Faust 0.15.3 loses, duplicates or stalls in ten races around its commits and its recovery, at a
 takeover and at a stop; this project's crash test found them (tests/test_crash_exactly_once.py,
 the phase 5 README).
 The fixes live in Faust's own extension point, its transport:
@@ -19,6 +19,10 @@ pyproject.toml; app/faust_app.py does this).
 """
 
 from __future__ import annotations
+
+from app.transport.transactions import outputs_of
+
+__all__ = ["SCHEME", "outputs_of", "transport_url"]
 
 SCHEME = "katakafka"  # pyproject.toml: [project.entry-points."faust.transports"]
 

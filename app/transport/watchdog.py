@@ -69,7 +69,7 @@ class Watchdog:
     def left_behind(self, consumer: Consumer) -> list[str]:
         """After a commit made with every delivered record acknowledged: the partitions whose
         acknowledged records it did not commit. Their outputs are in the transaction it just
-        committed, their offsets are not: a hole in Faust's books (race 9 was one), and a
+        committed, their offsets are not: a hole in Faust's books (races 9 and 10 were), and a
         crash now would process them again. Empty when all is well."""
         holding = [tp for tp, acked in list(private.acked_offsets(consumer).items()) if acked]
         if not holding:

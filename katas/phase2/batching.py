@@ -10,7 +10,9 @@ pay one round trip per BATCH of events:
    BATCH_SIZE at a time, or fewer once BATCH_WITHIN_S seconds pass without a full batch. Faust
    acknowledges a batch's events only when your loop body asks for the next batch.
 2. For every event of the batch, queue its outcome exactly as task 2.4 decides it
-   (``await topic.send(...)`` returns the delivery future without waiting for it).
+   (``await topic.send(...)`` returns the delivery future without waiting for it), each send
+   inside ``with outputs_of(event):``. Faust's current event is the batch's LAST one; under
+   exactly_once an outcome commits with the offset of the event it is sent for: name it.
 3. Await all the batch's deliveries together (``asyncio.gather(..., return_exceptions=True)``
    tells you which ones were refused, without stopping at the first).
 4. Each refused enriched reading: dead-letter THAT event (SEND_FAILED), and await those dead
@@ -43,6 +45,7 @@ from app.config import (
 from app.faust_app import app, topics
 from app.halt import halt_worker  # noqa: F401
 from app.models import DeadLetter, EnrichedReading, MalformedReading  # noqa: F401
+from app.transport import outputs_of  # noqa: F401
 from katas.phase2.classify import classify  # noqa: F401
 from katas.phase2.dead_letter import dead_letter_headers, to_dead_letter  # noqa: F401
 from katas.phase2.validation import parse_reading  # noqa: F401

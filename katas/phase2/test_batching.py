@@ -3,9 +3,10 @@
 Every test of task 2.4 runs again here on ``enrich_readings_in_batches`` (imported below, with the
 agent under test replaced by a fixture). Then the batch's own rules: the round trips of a batch
 overlap, one refused send costs one dead letter, a refused dead letter halts the worker before any
-event of the batch is acknowledged, and every event of every batch (the last, partial one too)
-gets exactly one outcome. No broker needed: kata_engine.testing puts several events at once
-(``run.put_many``) and plays a broker that answers late or refuses single records.
+event of the batch is acknowledged, every event of every batch (the last, partial one too) gets
+exactly one outcome, and each outcome is sent as its own event's output. No broker needed:
+kata_engine.testing puts several events at once (``run.put_many``) and plays a broker that
+answers late or refuses single records.
 """
 
 from __future__ import annotations
@@ -148,6 +149,32 @@ async def test_a_refused_dead_letter_halts_before_anything_of_the_batch_is_ackno
         "expected none: a worker stops right there, and an acknowledged event is never retried "
         "(hand the batch back only after every delivery is answered)"
     )
+
+
+async def test_each_outcome_is_sent_as_its_own_events_output(
+    faust_app: faust.App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One batch from three partitions: r-4 is malformed, r-1's enriched reading is refused.
+    monkeypatch.setattr(batching, "BATCH_SIZE", 6)
+    raws = [(b"not json" if n == 4 else reading(n), b"k") for n in range(6)]
+    async with run_agent(batching.enrich_readings_in_batches, refuse=refusing({"r-1"})) as run:
+        events = await run.put_many(raws, partitions=[0, 1, 2, 0, 1, 2])
+    source_of = {
+        ("dead", event.message.offset) if n in (1, 4) else ("enriched", f"r-{n}"): event
+        for n, event in enumerate(events)
+    }
+    for message in run.sent:
+        outcome = outcome_of(message)
+        event = source_of[outcome]
+        assert message.source == event.message.tp, (
+            f"the {outcome[0]} outcome {outcome[1]!r} of the event from partition "
+            f"{event.message.partition} was sent as an output of {message.source or 'no event'}; "
+            "expected "
+            f"{event.message.tp}. Faust's current event is the batch's last one, and under "
+            "exactly_once an outcome commits with the offset of the event it is sent for: "
+            "send each one inside `with outputs_of(event):`"
+        )
+    assert len(run.sent) == 6, f"6 events gave {len(run.sent)} outcomes; expected 6"
 
 
 @hypothesis_settings(

@@ -16,6 +16,7 @@ from app.config import ErrorCode, settings
 from app.faust_app import app, topics
 from app.halt import halt_worker
 from app.models import DeadLetter, EnrichedReading, MalformedReading, SensorReading
+from app.transport import outputs_of
 from katas.phase2.classify import classify
 from katas.phase2.dead_letter import dead_letter_headers, to_dead_letter
 from katas.phase2.validation import parse_reading
@@ -87,8 +88,10 @@ async def send_outcome(event: EventT[bytes]) -> Pending:
     except Exception as error:  # a bug on this one event: dead-letter it, keep going
         return await queue_dead_letter(event, failure(ErrorCode.PROCESSING_FAILED, error))
     try:
-        # Keyed by sensor: one sensor's readings stay in one partition, in order.
-        delivery = await topics.enriched.send(key=enriched.sensor_id, value=enriched)
+        # Keyed by sensor: one sensor's readings stay in one partition, in order. Sent as this
+        # event's output: under exactly_once it commits with this event's offset, not the last's.
+        with outputs_of(event):
+            delivery = await topics.enriched.send(key=enriched.sensor_id, value=enriched)
     except Exception as error:  # refused before it was even queued (too large, ...)
         return await queue_dead_letter(event, failure(ErrorCode.SEND_FAILED, error))
     return Pending(event, enriched, delivery)
@@ -101,13 +104,14 @@ async def queue_dead_letter(event: EventT[bytes], error: MalformedReading) -> Pe
         dead = to_dead_letter(
             event.value, event.key, error, message.topic, message.partition, message.offset
         )
-        # The event's own partition: phase 5's transaction covers its source's partition.
-        delivery = await topics.dead_letter.send(
-            key=dead.key(),
-            value=dead,
-            headers=dead_letter_headers(dead),
-            partition=message.partition,
-        )
+        # The event's own partition, sent as this event's output (see send_outcome).
+        with outputs_of(event):
+            delivery = await topics.dead_letter.send(
+                key=dead.key(),
+                value=dead,
+                headers=dead_letter_headers(dead),
+                partition=message.partition,
+            )
     except Exception as problem:
         halt_for(event, problem)
     return Pending(event, dead, delivery)

@@ -112,6 +112,14 @@ def _race9() -> None:
     _replace(Race9GapAfterOffsetZero, "missed_gap", lambda self, last_read, offset: None)
 
 
+def _race10() -> None:
+    from app.transport.races import Race10HeldAcrossTheSeek
+
+    _replace(
+        Race10HeldAcrossTheSeek, "missed_gap", lambda self, committed, acknowledged, offset: None
+    )
+
+
 def _final_commit_begins_again() -> None:
     from app.transport.races import Race7CommitTimerTransactions
 
@@ -263,6 +271,22 @@ BARRIER_MUTANTS = [
             ),
             _name(
                 "test_race9_a_gap_right_after_offset_0_does_not_hold_back_the_commit[at_least_once]"
+            ),
+        ),
+    ),
+    BarrierMutant(
+        "barrier-race10-no-gap-after-the-seek",
+        "10",
+        "a record held through the rebalance is delivered without the gap before it, as in Faust",
+        _race10,
+        (
+            _name(
+                "test_race10_a_record_held_through_the_rebalance_does_not_hold_back_the_commit"
+                "[exactly_once]"
+            ),
+            _name(
+                "test_race10_a_record_held_through_the_rebalance_does_not_hold_back_the_commit"
+                "[at_least_once]"
             ),
         ),
     ),

@@ -571,6 +571,15 @@ def _tail_of_a_partial_batch_lost() -> None:
     replace(module, "enrich_readings_in_batches", enrich_readings_in_batches)
 
 
+def _batch_outcomes_under_the_last_event() -> None:
+    from contextlib import nullcontext
+
+    from solutions.phase2 import batching as module
+
+    # The mistake: the sends go out as outputs of Faust's current event, the batch's last.
+    replace(module, "outputs_of", lambda event: nullcontext())
+
+
 MUTANTS = [
     Mutant(
         name="classify-warning-off-by-one",
@@ -880,6 +889,13 @@ MUTANTS = [
             "test_batching.py::"
             "test_any_batch_size_and_failure_positions_give_one_outcome_per_event",
         ),
+    ),
+    Mutant(
+        name="batch-outcomes-under-the-last-event",
+        task="2.5",
+        description="a batch's outcomes are sent as outputs of its last event, not each its own",
+        apply=_batch_outcomes_under_the_last_event,
+        caught_by=("test_batching.py::test_each_outcome_is_sent_as_its_own_events_output",),
     ),
     Mutant(
         name="batch-partial-tail-lost",
