@@ -13,7 +13,7 @@ import logging
 import faust
 import pytest
 
-from app.transport import private, transport_url
+from app.transport import drivers, private, transport_url
 from app.transport.metadata import known_to_every_broker
 from kata_engine.pytest_plugin import KafkaIsolation
 
@@ -29,18 +29,20 @@ async def test_a_topic_faust_creates_is_known_to_every_broker_and_a_missing_one_
         autodiscover=False,
     )
     app.finalize()
-    await app.producer.start()
+    producer = app.producer
+    assert isinstance(producer, drivers.Producer), f"the transport built {type(producer)}"
+    await producer.start()
     try:
         created = kafka_isolation.topic("metadata-created")
-        await app.producer.create_topic(created, 3, 1)  # the transport's: it waits
-        client = private.producer_client(app.producer)
+        await producer.create_topic(created, 3, 1)  # the transport's: it waits
+        client = private.producer_client(producer)
         assert await known_to_every_broker(client, created, timeout=1.0), (
             f"{created} was created, yet a broker does not list it with partitions"
         )
         missing = kafka_isolation.topic("metadata-never-created")
         known = await known_to_every_broker(client, missing, timeout=0.3)
     finally:
-        await app.producer.stop()
+        await producer.stop()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert not known and any(missing in w and "do not know it" in w for w in warnings), (
         f"a topic nobody created was reported known ({known}), warnings {warnings}; expected "

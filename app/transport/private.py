@@ -24,7 +24,7 @@ switching a fix off in silence. app/transport/versions.py refuses exactly_once o
 | ``_drain_messages`` | faust Consumer (method) | overridden: fastpath.py's delivery loop |
 | ``_commit_every`` | faust Consumer | fastpath.py: ``broker_commit_every`` |
 | ``_n_acked`` | faust Consumer | fastpath.py: acknowledgements since the last ``commit_every`` |
-| ``_ensure_producer`` | faust aiokafka Producer | metadata.py: the client Faust creates topics with |
+| ``_ensure_producer`` | faust aiokafka Producer | metadata.py: the client that creates topics |
 """
 
 from __future__ import annotations
