@@ -23,6 +23,7 @@ What each override does, and under which guarantee:
 | ``ConsumerThread.topic_partitions``: 0 partitions is unknown yet | start-up | both |
 | ``Consumer.wait_empty``: a bounded wait, the final commit | clean shutdown | both |
 | ``Producer.commit_transactions``: the open ones, all at once | final commit | exactly_once |
+| ``Producer.create_topic``: wait until every broker knows it | start-up | both |
 | ``Consumer._commit_handler``: a paced timer (app/transport/commits.py) | commit pile-up | both |
 | ``Consumer._watchdog`` (a task): halt when commits stopped | liveness | exactly_once |
 """
@@ -52,6 +53,7 @@ from app.halt import halt
 from app.transport import private
 from app.transport.commits import commit_concurrently, paced_commits
 from app.transport.fastpath import FastDrain
+from app.transport.metadata import known_to_every_broker
 from app.transport.races import (
     CleanShutdown,
     Race1DrainBeforeCommit,
@@ -379,6 +381,15 @@ class Producer(faust_aiokafka.Producer):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.committed_ids = set()
+
+    @override
+    async def create_topic(
+        self, topic: str, partitions: int, replication: int, **options: Any
+    ) -> None:
+        """Faust's, then a wait until every broker knows the topic (app/transport/metadata.py)."""
+        await super().create_topic(topic, partitions, replication, **options)
+        if self.app.conf.topic_allow_declare:
+            await known_to_every_broker(private.producer_client(self), topic)
 
     @override
     async def commit_transactions(

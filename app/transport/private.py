@@ -24,6 +24,7 @@ switching a fix off in silence. app/transport/versions.py refuses exactly_once o
 | ``_drain_messages`` | faust Consumer (method) | overridden: fastpath.py's delivery loop |
 | ``_commit_every`` | faust Consumer | fastpath.py: ``broker_commit_every`` |
 | ``_n_acked`` | faust Consumer | fastpath.py: acknowledgements since the last ``commit_every`` |
+| ``_ensure_producer`` | faust aiokafka Producer | metadata.py: the client that creates topics |
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from faust.types import TP
 
 # (the class that holds it, the name): tests/test_transport_wiring.py checks each one.
 PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
+    (FaustProducer, "_ensure_producer"),
     (FaustConsumer, "_add_gap"),
     (FaustConsumer, "_acked"),
     (FaustConsumer, "_acked_index"),
@@ -147,3 +149,8 @@ def in_transaction(producer: object) -> bool:
 def kafka_consumer(thread: AIOKafkaConsumerThread) -> AIOKafkaConsumer:
     """The aiokafka consumer a Faust consumer thread runs (raises if it has not started)."""
     return thread._ensure_consumer()
+
+
+def producer_client(producer: FaustProducer) -> Any:
+    """The aiokafka client of Faust's producer (the one Faust creates topics with)."""
+    return producer._ensure_producer().client

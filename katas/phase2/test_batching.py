@@ -159,7 +159,7 @@ async def test_each_outcome_is_sent_as_its_own_events_output(
     raws = [(b"not json" if n == 4 else reading(n), b"k") for n in range(6)]
     async with run_agent(batching.enrich_readings_in_batches, refuse=refusing({"r-1"})) as run:
         events = await run.put_many(raws, partitions=[0, 1, 2, 0, 1, 2])
-    source_of = {
+    source_of: dict[tuple[str, int | str], Any] = {
         ("dead", event.message.offset) if n in (1, 4) else ("enriched", f"r-{n}"): event
         for n, event in enumerate(events)
     }
