@@ -49,19 +49,30 @@ def manager_of(app: faust.App, monkeypatch: pytest.MonkeyPatch) -> TransactionMa
 # --- sends go into the transaction of their source's partition ---------------------------------
 
 
-async def test_a_send_while_an_event_is_processed_goes_into_its_source_partitions_transaction(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    app = new_app()
+Sent = list[tuple[str, int | None, str | None]]  # (topic, partition, transactional id)
+
+
+def recording_sends(
+    app: faust.App, monkeypatch: pytest.MonkeyPatch
+) -> tuple[TransactionManager, Sent]:
+    """The app's transaction manager, whose producer records each send (to partition 9)."""
     manager = manager_of(app, monkeypatch)
     monkeypatch.setattr(manager.consumer, "key_partition", lambda topic, key, partition: 9)
-    sent: list[tuple[str, int | None, str | None]] = []
+    sent: Sent = []
 
     async def send(topic: str, key: Any, value: Any, partition: int | None, *args: Any,
                    transactional_id: str | None = None) -> None:  # fmt: skip
         sent.append((topic, partition, transactional_id))
 
     monkeypatch.setattr(app.producer, "send", send)
+    return manager, sent
+
+
+async def test_a_send_while_an_event_is_processed_goes_into_its_source_partitions_transaction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = new_app()
+    manager, sent = recording_sends(app, monkeypatch)
     record = message(READINGS.topic, READINGS.partition, 41)
     event = Event(app, b"sensor-001", b"{}", {}, record)
     token = _current_event.set(weakref.ref(event))
@@ -81,14 +92,7 @@ async def test_a_send_inside_outputs_of_goes_into_that_events_transaction(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app = new_app()
-    manager = manager_of(app, monkeypatch)
-    monkeypatch.setattr(manager.consumer, "key_partition", lambda topic, key, partition: 9)
-    sent: list[str | None] = []
-
-    async def send(*args: Any, transactional_id: str | None = None) -> None:
-        sent.append(transactional_id)
-
-    monkeypatch.setattr(app.producer, "send", send)
+    manager, sent = recording_sends(app, monkeypatch)
     # A batch of two events: partition 3's, then partition 5's, which is Faust's current event.
     first = Event(app, b"sensor-001", b"{}", {}, message(READINGS.topic, 3, 41))
     last = Event(app, b"sensor-002", b"{}", {}, message(READINGS.topic, 5, 17))
@@ -99,9 +103,10 @@ async def test_a_send_inside_outputs_of_goes_into_that_events_transaction(
         await manager.send(STATUS.topic, b"ok", b"2", None, None, None)
     finally:
         _current_event.reset(token)
-    assert sent == [f"{app.conf.id}-0-3", f"{app.conf.id}-0-5"], (
+    ids = [transactional_id for _, _, transactional_id in sent]
+    assert ids == [f"{app.conf.id}-0-3", f"{app.conf.id}-0-5"], (
         f"a send inside outputs_of(partition 3's event) and one outside it, while partition 5's "
-        f"event was current, went under {sent}; expected -0-3, then -0-5: a batch's outcome "
+        f"event was current, went under {ids}; expected -0-3, then -0-5: a batch's outcome "
         "commits with its own event's offset only in its own event's transaction"
     )
 
