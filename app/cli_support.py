@@ -12,7 +12,9 @@ import asyncio
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -54,6 +56,10 @@ def run(main: Callable[[], Awaitable[int]]) -> int:
     # aiokafka logs connection failures itself; we report them once, in our own words.
     logging.getLogger("aiokafka").addHandler(logging.NullHandler())
     logging.getLogger("aiokafka").propagate = False
+    if threading.current_thread() is threading.main_thread():
+        # Started with SIGINT ignored (a shell's background job, CI), Python leaves it ignored
+        # and asyncio.run does not handle it: Ctrl-C or ``kill -INT`` would not stop us.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return asyncio.run(_call(main))
     except CliError as exc:

@@ -149,6 +149,9 @@ async def test_ctrl_c_exits_130_without_a_traceback(kafka_isolation: KafkaIsolat
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As a shell starts a background job (and CI its steps, sometimes): SIGINT ignored.
+        # The producer must stop on it all the same (it hung here for 120 s before).
+        preexec_fn=ignore_sigint,
     )
     try:
         await wait_for_records(kafka_isolation.bootstrap_servers, topic)
@@ -159,6 +162,10 @@ async def test_ctrl_c_exits_130_without_a_traceback(kafka_isolation: KafkaIsolat
     assert process.returncode == 130
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines() == ["error: interrupted"]
+
+
+def ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 async def wait_for_records(bootstrap: str, topic: str) -> None:
